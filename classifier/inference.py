@@ -1,0 +1,243 @@
+"""Classify conversations with an exported scopeguard model (onnxruntime + tokenizers + numpy only).
+
+The model scores every user and assistant turn in its context (see docs/RENDERING.md); a flow is
+`general_assistance` when its most general bot reply crosses the threshold, so one general reply among
+twenty business turns flips the flow instead of being averaged away. A conversation with no bot reply
+is judged by its requests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from classifier.model_config import TOKENIZER_FILE, ModelConfig
+from classifier.render import ConversationEncoder, Window
+from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+
+BOT_CHANNEL = 0
+REQUEST_CHANNEL = 1
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_MAX_BATCH_TOKENS = 4096
+MAX_EVIDENCE = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    turn: int
+    role: str
+    score: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"turn": self.turn, "role": self.role, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class TurnLogits:
+    """Raw (uncalibrated) logits of every scored turn of one conversation, and the flow logit."""
+
+    turns: dict[int, tuple[str, float]]
+    flow_logit: float
+    judged_role: str  # "assistant" when bot replies decided, "user" when only requests could
+
+
+@dataclass(frozen=True)
+class Prediction:
+    id: str
+    label: str
+    score: float
+    threshold: float
+    model: str
+    evidence: list[Evidence] = field(default_factory=list)
+    turn_scores: dict[int, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "score": round(self.score, 4),
+            "threshold": round(self.threshold, 4),
+            "model": self.model,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
+    """The flow logit: the most general bot reply; with no bot reply, the most general request."""
+    bot = [logit for role, logit in turns.values() if role == "assistant"]
+    if bot:
+        return TurnLogits(turns=turns, flow_logit=max(bot), judged_role="assistant")
+    requests = [logit for role, logit in turns.values() if role == "user"]
+    if requests:
+        return TurnLogits(turns=turns, flow_logit=max(requests), judged_role="user")
+    # Only system/agent turns: nothing the bot did or was asked can be general assistance.
+    return TurnLogits(turns=turns, flow_logit=-math.inf, judged_role="none")
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    return opts
+
+
+class Classifier:
+    """A loaded model folder. Thread-safe for concurrent `classify` calls (onnxruntime sessions are)."""
+
+    def __init__(self, model_dir: Path, config: ModelConfig, session: ort.InferenceSession,
+                 tokenizer: Tokenizer) -> None:
+        self.model_dir = model_dir
+        self.config = config
+        self.session = session
+        self.encoder = ConversationEncoder(
+            tokenizer, config.render, config.special_tokens.cls_id, config.special_tokens.sep_id
+        )
+        self._input_names = {i.name for i in session.get_inputs()}
+
+    @classmethod
+    def load(cls, model_dir: str | Path, *, threads: int | None = None) -> Classifier:
+        model_dir = Path(model_dir)
+        config = ModelConfig.load(model_dir)
+        onnx_path = model_dir / config.onnx_file
+        tok_path = model_dir / TOKENIZER_FILE
+        for path in (onnx_path, tok_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found: the model folder {model_dir} is incomplete")
+        session = ort.InferenceSession(
+            str(onnx_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        return cls(model_dir, config, session, Tokenizer.from_file(str(tok_path)))
+
+    @property
+    def model_id(self) -> str:
+        return self.config.model_id
+
+    @property
+    def threshold(self) -> float:
+        return self.config.threshold
+
+    def calibrate(self, logit: float) -> float:
+        cal = self.config.calibration
+        if logit == -math.inf:
+            return 0.0
+        if cal.method == "none":
+            return _sigmoid(logit)
+        return _sigmoid(cal.a * logit + cal.b)
+
+    # -- raw scores -------------------------------------------------------------------------------
+
+    def token_logits(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        """Run the ONNX graph on windows of one padded batch; returns [len, 2] logits per window."""
+        if not windows:
+            return []
+        width = max(len(w) for w in windows)
+        ids = np.full((len(windows), width), self.config.special_tokens.pad_id, dtype=np.int64)
+        mask = np.zeros((len(windows), width), dtype=np.int64)
+        for row, window in enumerate(windows):
+            ids[row, : len(window)] = window.input_ids
+            mask[row, : len(window)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        (logits,) = self.session.run(["token_logits"], feeds)
+        return [logits[row, : len(w)] for row, w in enumerate(windows)]
+
+    def turn_logits_many(
+        self,
+        convs: Sequence[Conversation],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    ) -> list[TurnLogits]:
+        """Raw turn and flow logits of many conversations, batched by window length."""
+        per_conv = self.encoder.encode_many(convs)
+        items = [(ci, w) for ci, windows in enumerate(per_conv) for w in windows]
+        turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
+        for batch in _length_batches(items, batch_size, max_batch_tokens):
+            for (ci, window), logits in zip(batch, self.token_logits([w for _, w in batch]), strict=True):
+                _score_spans(window, logits, turns[ci])
+        return [aggregate_turns(t) for t in turns]
+
+    # -- predictions ------------------------------------------------------------------------------
+
+    def classify(
+        self,
+        convs: Sequence[Conversation],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    ) -> list[Prediction]:
+        raw = self.turn_logits_many(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        return [self._predict(conv, r) for conv, r in zip(convs, raw, strict=True)]
+
+    def classify_one(self, conv: Conversation) -> Prediction:
+        return self.classify([conv])[0]
+
+    def _predict(self, conv: Conversation, raw: TurnLogits) -> Prediction:
+        score = self.calibrate(raw.flow_logit)
+        turn_scores = {turn: self.calibrate(logit) for turn, (_, logit) in raw.turns.items()}
+        label = POSITIVE_LABEL if score >= self.threshold else NEGATIVE_LABEL
+        return Prediction(
+            id=conv.id,
+            label=label,
+            score=score,
+            threshold=self.threshold,
+            model=self.model_id,
+            evidence=self._evidence(raw, turn_scores),
+            turn_scores=turn_scores,
+        )
+
+    def _evidence(self, raw: TurnLogits, turn_scores: dict[int, float]) -> list[Evidence]:
+        """The judged turns that most raise the score: all above the threshold, else the top one."""
+        judged = [
+            Evidence(turn=t, role=role, score=turn_scores[t])
+            for t, (role, _) in raw.turns.items()
+            if role == raw.judged_role
+        ]
+        judged.sort(key=lambda e: (-e.score, e.turn))
+        above = [e for e in judged if e.score >= self.threshold]
+        return (above or judged[:1])[:MAX_EVIDENCE]
+
+
+def _score_spans(window: Window, logits: np.ndarray, out: dict[int, tuple[str, float]]) -> None:
+    # Prefix sums make each span mean O(1), whatever the span length.
+    cumsum = np.concatenate([np.zeros((1, logits.shape[1]), dtype=np.float64), np.cumsum(logits, axis=0)])
+    for span in window.spans:
+        channel = BOT_CHANNEL if span.role == "assistant" else REQUEST_CHANNEL
+        total = cumsum[span.end, channel] - cumsum[span.start, channel]
+        out[span.turn] = (span.role, float(total / (span.end - span.start)))
+
+
+def _length_batches(
+    items: list[tuple[int, Window]], batch_size: int, max_batch_tokens: int
+) -> Iterable[list[tuple[int, Window]]]:
+    """Windows sorted by length, cut into batches bounded in count and in padded tokens."""
+    ordered = sorted(items, key=lambda item: len(item[1]), reverse=True)
+    batch: list[tuple[int, Window]] = []
+    width = 0
+    for item in ordered:
+        new_width = max(width, len(item[1]))
+        if batch and (len(batch) >= batch_size or new_width * (len(batch) + 1) > max_batch_tokens):
+            yield batch
+            batch, new_width = [], len(item[1])
+        batch.append(item)
+        width = new_width
+    if batch:
+        yield batch

@@ -1,0 +1,50 @@
+"""Shared pytest options and fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_JSONL = FIXTURES / "sample.jsonl"
+
+
+def fixture_texts() -> list[str]:
+    """Every turn text of tests/fixtures/sample.jsonl (empty when the file is absent)."""
+    if not SAMPLE_JSONL.is_file():
+        return []
+    texts = []
+    for line in SAMPLE_JSONL.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            texts.extend(t["text"] for t in record.get("turns", []) if isinstance(t.get("text"), str))
+    return texts
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete model folder (random 2-layer BERT, WordPiece vocab from the fixture texts), built once.
+
+    Built by training.tiny.build_tiny_model through the real export path; falls back to built-in
+    sentences when tests/fixtures/sample.jsonl is missing.
+    """
+    from training.tiny import FALLBACK_TEXTS, build_tiny_model
+
+    texts = fixture_texts() or list(FALLBACK_TEXTS)
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), texts, seed=0)

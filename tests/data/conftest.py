@@ -1,0 +1,37 @@
+"""Shared fixtures for the data-set tests: the committed split files, read once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier.schema import Conversation
+from training.datagen.config import SPLITS, load_config
+from training.datagen.engine import SPLIT_FILE
+from training.datagen.manifest import read_conversations
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def generated() -> dict[str, list[Conversation]]:
+    """split -> conversations of the committed data/generated files (schema-validated while reading)."""
+    config = load_config(REPO_ROOT / "data" / "generate.yaml")
+    out = {}
+    for split in SPLITS:
+        path = REPO_ROOT / config.output_dir / SPLIT_FILE.format(split=split)
+        if not path.exists():
+            pytest.fail(f"{path} missing: run `python -m data.generate && python -m data.manifest`")
+        out[split] = list(read_conversations(path))
+    return out
+
+
+@pytest.fixture(scope="session")
+def all_generated(generated) -> list[Conversation]:
+    return [c for convs in generated.values() for c in convs]

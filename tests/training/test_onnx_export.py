@@ -1,0 +1,135 @@
+"""ONNX export of the turn scorer: fp32 parity with torch, int8 agreement, and the tiny model folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from classifier.inference import Classifier
+from classifier.model_config import ModelConfig
+from classifier.render import ConversationEncoder, RenderConfig
+from training.export import (
+    ExportError,
+    check_parity,
+    export_onnx,
+    onnx_session,
+    onnx_token_logits,
+    pad_windows,
+    parity,
+    quantize_int8,
+    torch_token_logits,
+)
+from training.model import TurnScorer
+from training.tiny import (
+    FALLBACK_TEXTS,
+    conversations_from_texts,
+    special_tokens_of,
+    tiny_encoder_config,
+    train_tokenizer,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_parts():
+    """A random tiny scorer, its tokenizer, and windows of varying length (one to several per flow)."""
+    tokenizer = train_tokenizer(FALLBACK_TEXTS)
+    torch.manual_seed(3)
+    model = TurnScorer.from_config(tiny_encoder_config(tokenizer.get_vocab_size())).eval()
+    special = special_tokens_of(tokenizer)
+    render = RenderConfig(max_tokens=64, max_turn_tokens=32, turn_tail_tokens=8, context_tokens=16,
+                          max_system_tokens=8)  # fmt: skip
+    encoder = ConversationEncoder(tokenizer, render, special.cls_id, special.sep_id)
+    windows = [w for ws in encoder.encode_many(conversations_from_texts(FALLBACK_TEXTS)) for w in ws]
+    return model, special, windows
+
+
+@pytest.fixture(scope="module")
+def fp32_path(tiny_parts, tmp_path_factory):
+    model, special, _ = tiny_parts
+    return export_onnx(model, tmp_path_factory.mktemp("onnx") / "model.onnx", pad_id=special.pad_id)
+
+
+def test_windows_cover_varying_lengths(tiny_parts):
+    _, _, windows = tiny_parts
+    lengths = {len(w) for w in windows}
+    assert len(lengths) >= 5 and min(lengths) < 20 and max(lengths) > 40
+
+
+def test_fp32_onnx_matches_torch_on_padded_batches(tiny_parts, fp32_path):
+    model, special, windows = tiny_parts
+    # Batches mixing short and long windows, so most rows are padded.
+    diff = parity(model, onnx_session(fp32_path), windows, pad_id=special.pad_id, batch_size=5)
+    assert diff < 1e-4
+
+
+def test_padding_does_not_change_a_windows_logits(tiny_parts, fp32_path):
+    model, special, windows = tiny_parts
+    short, long = min(windows, key=len), max(windows, key=len)
+    session = onnx_session(fp32_path)
+    alone = onnx_token_logits(session, *pad_windows([short], special.pad_id))[0]
+    padded = onnx_token_logits(session, *pad_windows([short, long], special.pad_id))[0, : len(short)]
+    np.testing.assert_allclose(padded, alone, atol=1e-5)
+
+
+def test_graph_has_contract_inputs_outputs_and_dynamic_axes(fp32_path):
+    graph = onnx.load(str(fp32_path)).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.output] == ["token_logits"]
+    for value in (*graph.input, *graph.output):
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param and dims[1].dim_param, f"{value.name} has fixed batch/seq axes"
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert graph.output[0].type.tensor_type.shape.dim[2].dim_value == 2
+
+
+def test_parity_check_rejects_a_wrong_graph(tiny_parts, fp32_path, tmp_path):
+    model, special, windows = tiny_parts
+    other = TurnScorer.from_config(tiny_encoder_config(model.config.vocab_size)).eval()
+    with pytest.raises(ExportError, match="differ from torch"):
+        check_parity(other, fp32_path, windows, pad_id=special.pad_id)
+
+
+def test_int8_runs_and_mostly_agrees_on_the_label(tiny_parts, fp32_path, tmp_path):
+    model, special, windows = tiny_parts
+    int8_path = quantize_int8(fp32_path, tmp_path / "model.int8.onnx", per_channel=True)
+    assert int8_path.stat().st_size < fp32_path.stat().st_size
+    ids, mask = pad_windows(windows, special.pad_id)
+    ref = torch_token_logits(model, ids, mask)
+    got = onnx_token_logits(onnx_session(int8_path), ids, mask)
+    real = mask.astype(bool)
+    # Labels per token position on the bot channel: random weights give logits near 0, so compare the
+    # sign only where fp32 is not within int8 noise of the boundary.
+    decided = real & (np.abs(ref[..., 0]) > 0.05)
+    agreement = ((ref[..., 0] > 0) == (got[..., 0] > 0))[decided].mean()
+    assert decided.sum() > 50
+    assert agreement > 0.9
+    assert np.abs(ref - got)[real].max() < 0.5
+
+
+def test_tiny_model_folder_is_complete_and_loads(tiny_model_dir):
+    config = ModelConfig.load(tiny_model_dir)
+    assert config.model_id.startswith("scopeguard-tiny-r1-")
+    assert (tiny_model_dir / config.onnx_file).is_file()
+    assert (tiny_model_dir / "tokenizer.json").is_file()
+    assert config.precision in ("int8", "fp32")
+    assert json.loads((tiny_model_dir / "scopeguard.json").read_text())["aggregation"] == "max"
+    clf = Classifier.load(tiny_model_dir, threads=1)
+    preds = clf.classify(conversations_from_texts(FALLBACK_TEXTS))
+    assert all(0.0 <= p.score <= 1.0 and p.evidence for p in preds)
+
+
+def test_tiny_model_is_deterministic(tmp_path):
+    from training.export import initializer_digest
+    from training.tiny import build_tiny_model
+
+    a = build_tiny_model(tmp_path / "a", FALLBACK_TEXTS, seed=5, precision="fp32")
+    b = build_tiny_model(tmp_path / "b", FALLBACK_TEXTS, seed=5, precision="fp32")
+    c = build_tiny_model(tmp_path / "c", FALLBACK_TEXTS, seed=6, precision="fp32")
+    assert (a / "tokenizer.json").read_bytes() == (b / "tokenizer.json").read_bytes()
+    assert initializer_digest(a / "model.onnx") == initializer_digest(b / "model.onnx")
+    assert initializer_digest(a / "model.onnx") != initializer_digest(c / "model.onnx")
+    assert ModelConfig.load(a).model_id == ModelConfig.load(b).model_id

@@ -1,0 +1,1 @@
+"""Training, evaluation and ONNX export of the turn scorer (torch, transformers, sklearn allowed)."""

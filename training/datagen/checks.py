@@ -1,0 +1,224 @@
+"""Data-set checks: cross-split duplicates (exact and MinHash near-duplicates), diversity, shares.
+
+Used by tests/data/ and by ``python -m data.report`` (the numbers in docs/DATA.md).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifier.render import render_text, render_turn
+from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+
+_WORD = re.compile(r"\w+")
+_MERSENNE = (1 << 61) - 1
+LONG_TOKENS = 512
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def normalised_key(conv: Conversation) -> str:
+    """Text identity ignoring case, punctuation, whitespace and system turns (exact-duplicate detection)."""
+    return " ".join(words(content_text(conv)))
+
+
+def content_text(conv: Conversation) -> str:
+    """render_text without system turns: a business's bot config is shared by all its conversations."""
+    return "\n".join(render_turn(t.role, t.text) for t in conv.turns if t.role != "system")
+
+
+def shingles(conv: Conversation, n: int = 3) -> set[str]:
+    toks = words(content_text(conv))
+    if len(toks) < n:
+        return {" ".join(toks)}
+    return {" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)}
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    a: str  # "<split>/<id>"
+    b: str
+    jaccard: float
+
+
+def minhash_signatures(sets: Sequence[set[str]], num_perm: int = 64, seed: int = 1) -> np.ndarray:
+    """(len(sets), num_perm) MinHash signatures: hashes (a*x+b) mod 2^61-1 over crc32 of each shingle."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 1 << 31, size=num_perm, dtype=np.uint64)
+    b = rng.integers(0, 1 << 31, size=num_perm, dtype=np.uint64)
+    lengths = np.array([max(len(s), 1) for s in sets])
+    hashes = np.fromiter(
+        (zlib.crc32(x.encode()) for s in sets for x in (s or {""})), dtype=np.uint64, count=int(lengths.sum())
+    )
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    sig = np.empty((len(sets), num_perm), dtype=np.uint64)
+    for k in range(num_perm):
+        values = (a[k] * hashes + b[k]) % np.uint64(_MERSENNE)
+        sig[:, k] = np.minimum.reduceat(values, starts)
+    return sig
+
+
+def cross_split_near_duplicates(
+    splits: dict[str, Sequence[Conversation]], threshold: float = 0.7, bands: int = 16, rows: int = 4
+) -> list[NearDuplicate]:
+    """Pairs from different splits whose word-3-gram Jaccard >= threshold (LSH candidates, exact check)."""
+    names, convs = [], []
+    for split, items in splits.items():
+        for conv in items:
+            names.append(f"{split}/{conv.id}")
+            convs.append(conv)
+    sets = [shingles(c) for c in convs]
+    sig = minhash_signatures(sets, num_perm=bands * rows)
+    split_of = [n.split("/", 1)[0] for n in names]
+    candidates: set[tuple[int, int]] = set()
+    for band in range(bands):
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        block = np.ascontiguousarray(sig[:, band * rows : (band + 1) * rows])
+        for i in range(len(convs)):
+            buckets[block[i].tobytes()].append(i)
+        for members in buckets.values():
+            if len(members) < 2 or len({split_of[i] for i in members}) < 2:
+                continue
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    i, j = members[x], members[y]
+                    if split_of[i] != split_of[j]:
+                        candidates.add((i, j))
+    found = []
+    for i, j in sorted(candidates):
+        jac = len(sets[i] & sets[j]) / max(len(sets[i] | sets[j]), 1)
+        if jac >= threshold:
+            found.append(NearDuplicate(names[i], names[j], round(jac, 3)))
+    return found
+
+
+def cross_split_exact_duplicates(splits: dict[str, Sequence[Conversation]]) -> list[tuple[str, str]]:
+    first: dict[str, str] = {}
+    dupes = []
+    for split, items in splits.items():
+        for conv in items:
+            key = normalised_key(conv)
+            owner = first.setdefault(key, f"{split}/{conv.id}")
+            if owner.split("/", 1)[0] != split:
+                dupes.append((owner, f"{split}/{conv.id}"))
+    return dupes
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Unique n-grams / all n-grams over the texts (word level)."""
+    total, unique = 0, set()
+    for text in texts:
+        toks = words(text)
+        grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+        total += len(grams)
+        unique.update(grams)
+    return len(unique) / max(total, 1)
+
+
+def diversity(convs: Sequence[Conversation]) -> dict[str, float]:
+    """distinct-1/2/3 of user text and of bot text."""
+    user = [t.text for c in convs for t in c.turns if t.role == "user"]
+    bot = [t.text for c in convs for t in c.turns if t.role == "assistant"]
+    out = {}
+    for role, texts in (("user", user), ("bot", bot)):
+        for n in (1, 2, 3):
+            out[f"{role}_distinct_{n}"] = round(distinct_n(texts, n), 4)
+    return out
+
+
+def approx_tokens(conv: Conversation) -> int:
+    """Sub-word token estimate: words plus punctuation, x1.3 for word pieces (no tokenizer download)."""
+    text = render_text(conv)
+    return int(len(re.findall(r"\w+|[^\w\s]", text)) * 1.3)
+
+
+@dataclass(frozen=True)
+class Shares:
+    total: int
+    labels: dict[str, float]
+    langs: dict[str, float]
+    domains: int
+    general_categories: int
+    deflection_in_business: float
+    smalltalk_in_business: float
+    embedded_in_general: float
+    max_family_share: tuple[str, float]
+    max_glue_share: tuple[str, float]
+    long_share: float
+    max_turns: int
+    min_turns: int
+
+
+def shares(convs: Sequence[Conversation]) -> Shares:
+    n = len(convs)
+    labels = Counter(c.label for c in convs)
+    langs = Counter(c.lang for c in convs)
+    business = [c for c in convs if c.label == NEGATIVE_LABEL]
+    general = [c for c in convs if c.label == POSITIVE_LABEL]
+    flows_b = Counter(c.meta.get("flow") for c in business)
+    flows_g = Counter(c.meta.get("flow") for c in general)
+    families = Counter(f for c in convs for f in set(c.meta.get("families", [])))
+    glue = Counter(g for c in convs for g in set(c.meta.get("glue", [])))
+    categories = {
+        c.meta.get("category")
+        for c in convs
+        if c.meta.get("flow") in ("deflection", "embedded", "general_chat", "lone_general")
+    }
+    top_family = families.most_common(1)[0] if families else ("", 0)
+    top_glue = glue.most_common(1)[0] if glue else ("", 0)
+    return Shares(
+        total=n,
+        labels={k: v / n for k, v in labels.items()},
+        langs={k: v / n for k, v in langs.items()},
+        domains=len({c.meta.get("domain") for c in convs}),
+        general_categories=len(categories),
+        deflection_in_business=flows_b["deflection"] / max(len(business), 1),
+        smalltalk_in_business=flows_b["smalltalk_explanation"] / max(len(business), 1),
+        embedded_in_general=flows_g["embedded"] / max(len(general), 1),
+        max_family_share=(top_family[0], top_family[1] / n),
+        max_glue_share=(top_glue[0], top_glue[1] / n),
+        long_share=sum(approx_tokens(c) > LONG_TOKENS for c in convs) / n,
+        max_turns=max(len(c.turns) for c in convs),
+        min_turns=min(len(c.turns) for c in convs),
+    )
+
+
+def meta_problems(conv: Conversation) -> list[str]:
+    """Inconsistencies between a generated conversation's label, turns and meta."""
+    meta = conv.meta
+    problems = []
+    for key in (
+        "domain",
+        "category",
+        "business",
+        "channel",
+        "flow",
+        "families",
+        "general_turns",
+        "general_requests",
+        "source",
+    ):
+        if key not in meta:
+            problems.append(f"{conv.id}: meta.{key} missing")
+    general_turns = meta.get("general_turns", [])
+    for i in general_turns:
+        if not 0 <= i < len(conv.turns) or conv.turns[i].role != "assistant":
+            problems.append(f"{conv.id}: meta.general_turns {i} is not an assistant turn")
+    for i in meta.get("general_requests", []):
+        if not 0 <= i < len(conv.turns) or conv.turns[i].role != "user":
+            problems.append(f"{conv.id}: meta.general_requests {i} is not a user turn")
+    if conv.has_bot_reply and (conv.label == POSITIVE_LABEL) != bool(general_turns):
+        problems.append(f"{conv.id}: label {conv.label} but general_turns {general_turns}")
+    if meta.get("flow") == "deflection" and not meta.get("general_requests"):
+        problems.append(f"{conv.id}: deflection without general_requests")
+    if conv.label == POSITIVE_LABEL and not meta.get("general_requests"):
+        problems.append(f"{conv.id}: general_assistance without general_requests")
+    return problems

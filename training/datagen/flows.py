@@ -1,0 +1,295 @@
+"""Flow types: how a conversation's core is composed from fragments, and the shared skeleton around it.
+
+A conversation is drawn in two steps. First a *skeleton* that knows nothing of the label: how many
+exchanges, system turn, greetings, closing, handover, fallback, unanswered last message, timestamps.
+Then a *flow* fills the core. Mirrored flows share structure and differ only in what the bot does:
+``deflection`` (bot declines the general request -> business_support) and ``embedded`` (bot performs it
+-> general_assistance) use the same positions and variants; ``lone_business`` and ``lone_general`` the
+same user-only shapes. Each flow returns (variant, category).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from training.datagen.builder import ConversationBuilder
+
+BUSINESS = "business_support"
+GENERAL = "general_assistance"
+
+# flow name -> (label, variants). Labels of lone flows come from the request, of others from the bot.
+FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "business": (BUSINESS, ("single_family", "multi_family")),
+    "deflection": (BUSINESS, ("early", "middle", "last", "one_among_many", "insist_deflect", "two_requests")),
+    "smalltalk_explanation": (BUSINESS, ("smalltalk", "explanation", "smalltalk_and_explanation")),
+    "lone_business": (BUSINESS, ("single", "greeting_then_request", "request_split", "request_media")),
+    "general_chat": (GENERAL, ("single_task", "multi_task")),
+    "embedded": (GENERAL, ("early", "middle", "last", "one_among_many", "insist_comply", "two_tasks")),
+    "lone_general": (GENERAL, ("single", "greeting_then_request", "request_split", "request_media")),
+}
+UNIT_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+UNIT_WEIGHTS = (16, 18, 15, 12, 10, 7, 6, 5, 4, 3, 2, 2)
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """Everything around the core, drawn without knowing the label."""
+
+    units: int
+    system: bool
+    user_greets: bool
+    greeting_in_first_message: bool
+    bot_greets: bool
+    closing: bool
+    bot_closes: bool
+    handover: bool
+    fallback: bool
+    unanswered_tail: bool
+    timestamps: bool
+    channel: str
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> Skeleton:
+        return cls(
+            units=rng.choices(UNIT_CHOICES, weights=UNIT_WEIGHTS)[0],
+            system=rng.random() < 0.25,
+            user_greets=rng.random() < 0.5,
+            greeting_in_first_message=rng.random() < 0.4,
+            bot_greets=rng.random() < 0.45,
+            closing=rng.random() < 0.4,
+            bot_closes=rng.random() < 0.6,
+            handover=rng.random() < 0.1,
+            fallback=rng.random() < 0.08,
+            unanswered_tail=rng.random() < 0.15,
+            timestamps=rng.random() < 0.35,
+            channel=rng.choices(("whatsapp", "webchat", "instagram"), weights=(85, 10, 5))[0],
+        )
+
+
+def _business_units(
+    b: ConversationBuilder, units: int, kind: str | None = None, *, followups: bool = True
+) -> list[Callable[[], int]]:
+    """Closures that each add one business family (sometimes with a followup)."""
+    families = b.business_families(max(units, 1), kind)
+    return [
+        lambda f=f: b.business_exchange(f, 1 + (followups and b.rng.random() < 0.4)) for f in families[:units]
+    ]
+
+
+def _run(units: list[Callable[[], int]], budget: int) -> None:
+    used = 0
+    for unit in units:
+        if used >= budget:
+            break
+        used += unit()
+
+
+def _position(rng: random.Random, variant: str, units: int) -> int:
+    if variant == "early":
+        return min(rng.randrange(2), units - 1)
+    if variant == "last":
+        return units - 1
+    if variant == "middle" and units >= 3:
+        return rng.randrange(1, units - 1)
+    return rng.randrange(units)
+
+
+def _mixed(b: ConversationBuilder, units: int, variant: str, general_units: list[Callable[[], int]]) -> None:
+    """Business exchanges with the general units inserted at the variant's position(s)."""
+    if variant == "one_among_many":
+        units = b.rng.randint(10, 13)
+    units = max(units, len(general_units))
+    business = _business_units(b, units - len(general_units), followups=variant != "one_among_many")
+    pos = _position(b.rng, variant, units)
+    plan: list[Callable[[], int]] = list(business)
+    for offset, unit in enumerate(general_units):
+        plan.insert(min(pos + offset, len(plan)), unit)
+    for unit in plan:  # every planned unit runs: the general one must never be cut off
+        unit()
+
+
+def flow_business(b: ConversationBuilder, units: int, variant: str) -> str:
+    if variant == "single_family":
+        families = b.business_families(units)
+        used = b.business_exchange(families[0], units)
+        # like general_chat: when the family's followups run out, the customer moves on to another request
+        for family in families[1:]:
+            if used >= units:
+                break
+            used += b.business_exchange(family, units - used)
+    else:
+        _run(_business_units(b, units), units)
+    return "support_exchange"
+
+
+def _general_variant_units(
+    b: ConversationBuilder, variant: str, perform: bool
+) -> tuple[list[Callable[[], int]], str]:
+    """The general unit(s) of a mixed flow: deflected (business) or performed (general)."""
+    first = b.general_family()
+    if variant in ("two_requests", "two_tasks"):
+        second = b.general_family(exclude_categories=(first.category,))
+        if perform:
+            return [
+                lambda: b.general_exchange(first, 1),
+                lambda: b.general_exchange(second, 1),
+            ], first.category
+        return [lambda: b.deflection(first), lambda: b.deflection(second)], first.category
+    if variant in ("insist_deflect", "insist_comply"):
+        insist = 1 + (b.rng.random() < 0.3)
+        return [lambda: b.deflection(first, insist=insist, comply=perform)], first.category
+    if perform:
+        return [lambda: b.general_exchange(first, 1 + (b.rng.random() < 0.3))], first.category
+    return [lambda: b.deflection(first)], first.category
+
+
+def flow_deflection(b: ConversationBuilder, units: int, variant: str) -> str:
+    general_units, category = _general_variant_units(b, variant, perform=False)
+    _mixed(b, units, variant, general_units)
+    return category
+
+
+def flow_embedded(b: ConversationBuilder, units: int, variant: str) -> str:
+    general_units, category = _general_variant_units(b, variant, perform=True)
+    _mixed(b, units, variant, general_units)
+    return category
+
+
+def flow_smalltalk_explanation(b: ConversationBuilder, units: int, variant: str) -> str:
+    special: list[Callable[[], int]] = []
+    if variant in ("explanation", "smalltalk_and_explanation"):
+        special += _business_units(b, 1, kind="explanation")
+    if variant in ("smalltalk", "smalltalk_and_explanation"):
+        special.append(b.smalltalk)
+    plan = special + _business_units(b, max(0, units - len(special)))
+    b.rng.shuffle(plan)
+    for unit in plan:  # all run: the small talk / explanation must never be cut off
+        unit()
+    return {"smalltalk": "small_talk", "explanation": "service_explanation"}.get(
+        variant, "small_talk_and_explanation"
+    )
+
+
+def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str:
+    first = b.general_family()
+    if variant == "single_task" or units == 1:
+        used = b.general_exchange(first, units)
+        # a family with few followups: the user moves on to another task of the same category
+        while used < units:
+            cat = b.fragments.categories[first.category]
+            used += b.general_exchange(b.rng.choice(cat.families), units - used)
+        return first.category
+    used = b.general_exchange(first, b.rng.randint(1, 2))
+    while used < units:
+        used += b.general_exchange(b.general_family(), b.rng.randint(1, 2))
+    return first.category
+
+
+def _lone(b: ConversationBuilder, variant: str, general: bool) -> str:
+    if general:
+        family = b.general_family()
+        b.use_family(family.uid)
+        request, category = b.rng.choice(family.user), family.category
+    else:
+        family_b = b.business_families(1)[0]
+        b.use_family(family_b.uid)
+        request, category = b.rng.choice(family_b.user), "lone_request"
+    b.lone_general = general
+    if variant == "greeting_then_request":
+        b.user(b.pick_glue("greetings_user"))
+        b.user(request, general=general)
+    elif variant == "request_split":
+        b.user(request, general=general, force_split=True)
+    elif variant == "request_media":
+        media = b.pick_glue("media_user")
+        if b.rng.random() < 0.5:
+            b.user(media, styled=False)
+            b.user(request, general=general)
+        else:
+            b.user(request, general=general)
+            b.user(media, styled=False)
+    else:
+        b.user(request, general=general)
+    return category
+
+
+def flow_lone_business(b: ConversationBuilder, units: int, variant: str) -> str:
+    return _lone(b, variant, general=False)
+
+
+def flow_lone_general(b: ConversationBuilder, units: int, variant: str) -> str:
+    return _lone(b, variant, general=True)
+
+
+FLOWS: dict[str, Callable[[ConversationBuilder, int, str], str]] = {
+    "business": flow_business,
+    "deflection": flow_deflection,
+    "smalltalk_explanation": flow_smalltalk_explanation,
+    "lone_business": flow_lone_business,
+    "general_chat": flow_general_chat,
+    "embedded": flow_embedded,
+    "lone_general": flow_lone_general,
+}
+LONE_FLOWS = ("lone_business", "lone_general")
+
+
+def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
+    """System turn and greetings; returns a user greeting to prefix to the first request, if any."""
+    if sk.system and b.domain.system:
+        b.system(b.rng.choice(b.domain.system))
+    prefix = None
+    if sk.user_greets:
+        greeting = b.pick_glue("greetings_user")
+        if sk.greeting_in_first_message and not sk.bot_greets:
+            prefix = greeting
+        else:
+            b.user(greeting)
+    if sk.bot_greets:
+        b.bot(b.pick_glue("greetings_bot"))
+    if sk.fallback:
+        if b.rng.random() < 0.5:
+            b.user(b.pick_glue("media_user"), styled=False)
+        else:
+            b.user(b.rng.choice(("?", "hm", "...", "1", "9", "ok", "👍")), styled=False)
+        b.bot(b.pick_glue("fallback_bot"))
+    return prefix
+
+
+def ending(b: ConversationBuilder, sk: Skeleton) -> None:
+    """Handover to a human, closing, or a last user message the bot has not answered yet."""
+    if sk.handover:
+        b.bot(b.pick_glue("handover_bot"))
+        for i in range(b.rng.randint(1, 3)):
+            b.agent(b.pick_glue("agent_lines"))
+            if i == 0 or b.rng.random() < 0.5:
+                b.user(
+                    b.pick_glue("closings_user")
+                    if b.rng.random() < 0.5
+                    else b.rng.choice(b.business_families(1)[0].user)
+                )
+    if sk.unanswered_tail:
+        kind = b.rng.choice(("business", "general", "media", "nudge"))
+        if kind == "business":
+            family = b.business_families(1)[0]
+            b.use_family(family.uid)
+            b.user(b.rng.choice(family.user))
+        elif kind == "general":
+            b.general_request(b.general_family())
+        elif kind == "media":
+            b.user(b.pick_glue("media_user"), styled=False)
+        else:
+            b.user(b.pick_glue("greetings_user"))
+        return
+    if sk.closing:
+        b.user(b.pick_glue("closings_user"))
+        if sk.bot_closes and not sk.handover:
+            b.bot(b.pick_glue("closings_bot"))
+
+
+def merge_greeting(b: ConversationBuilder, first_user_index: int, greeting: str) -> None:
+    """Put the user's greeting in front of the first request ("hi, where is my order")."""
+    turn = b.turns[first_user_index]
+    sep = b.rng.choice((", ", " ", "! ", "\n"))
+    turn["text"] = f"{greeting}{sep}{turn['text']}"

@@ -1,0 +1,515 @@
+"""Load and validate the hand-written fragment files (format: docs/DATA.md, brief FRAGMENTS.md).
+
+Layout under a fragments root::
+
+    <root>/<lang>/common.yaml
+    <root>/<lang>/business/<domain>.yaml
+    <root>/<lang>/general/<category>.yaml
+
+Every problem is reported with the file and the family it concerns. *Errors* make a file unusable
+(missing keys, wrong types, unknown slots, duplicate ids); *warnings* are quotas of the writing brief
+not met yet (fewer families than asked for) and never block generation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES: tuple[str, ...] = ("en", "de", "pt-BR", "es")
+DOMAINS: tuple[str, ...] = (
+    "telecom",
+    "fashion_ecommerce",
+    "bank",
+    "insurance",
+    "airline",
+    "clinic",
+    "pharmacy",
+    "food_delivery",
+    "utilities",
+    "car_rental",
+    "gym",
+    "university_admissions",
+    "real_estate",
+    "parcel_delivery",
+    "saas",
+    "public_services",
+    "hotel",
+    "electronics_repair",
+    "grocery",
+    "travel_agency",
+    "restaurant",
+    "streaming",
+    "cinema",
+    "pet_shop",
+    "driving_school",
+    "furniture_store",
+    "beauty_salon",
+    "insurance_broker_auto",
+)
+CATEGORIES: tuple[str, ...] = (
+    "coding",
+    "writing",
+    "homework_math",
+    "knowledge",
+    "advice_medical",
+    "advice_legal",
+    "advice_financial",
+    "advice_relationship",
+    "translation",
+    "travel_planning",
+    "creative_roleplay",
+    "brainstorming",
+    "companionship",
+    "everyday_info",
+)
+FAMILY_KINDS: tuple[str, ...] = ("exchange", "explanation")
+
+# Slots the generator fills; {product} and {plan} need the domain's lists, {topic} only in deflections.
+SLOTS: frozenset[str] = frozenset(
+    {
+        "business",
+        "name",
+        "agent",
+        "order_id",
+        "ticket",
+        "date",
+        "time",
+        "amount",
+        "url",
+        "phone",
+        "city",
+        "product",
+        "plan",
+    }
+)
+TOPIC_SLOT = "topic"
+SLOT_PATTERN = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+FAMILY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+GLUE_LISTS: dict[str, int] = {  # list name -> minimum asked for by the writing brief
+    "greetings_user": 40,
+    "greetings_bot": 30,
+    "closings_user": 40,
+    "closings_bot": 30,
+    "deflections": 40,
+    "insist_user": 15,
+    "comply_prefix_bot": 15,
+    "handover_bot": 15,
+    "agent_lines": 20,
+    "fallback_bot": 15,
+    "media_user": 8,
+}
+MIN_SMALLTALK = 30
+MIN_DOMAIN_FAMILIES = 10
+MIN_EXPLANATION_FAMILIES = 2
+MIN_CATEGORY_FAMILIES = 12
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One user turn (one of several phrasings) answered by one bot turn (one of several replies)."""
+
+    user: tuple[str, ...]
+    bot: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BusinessFamily:
+    uid: str  # "<lang>/business/<domain>/<id>": unique over the whole fragment set
+    id: str
+    kind: str
+    user: tuple[str, ...]
+    bot: tuple[str, ...]
+    followups: tuple[Exchange, ...]
+
+
+@dataclass(frozen=True)
+class GeneralFamily:
+    uid: str  # "<lang>/general/<category>/<id>"
+    id: str
+    category: str
+    user: tuple[str, ...]
+    bot: tuple[str, ...]
+    deflect_topic: str
+    followups: tuple[Exchange, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    lang: str
+    key: str
+    businesses: tuple[str, ...]
+    products: tuple[str, ...]
+    plans: tuple[str, ...]
+    system: tuple[str, ...]
+    families: tuple[BusinessFamily, ...]
+
+
+@dataclass(frozen=True)
+class Category:
+    lang: str
+    key: str
+    families: tuple[GeneralFamily, ...]
+
+
+@dataclass(frozen=True)
+class GlueLine:
+    uid: str  # "<lang>/common/<list>/<index>"
+    text: str
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    uid: str  # "<lang>/common/smalltalk/<index>"
+    user: tuple[str, ...]
+    bot: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Glue:
+    lang: str
+    lists: dict[str, tuple[GlueLine, ...]]
+    smalltalk: tuple[SmallTalk, ...]
+
+
+@dataclass(frozen=True)
+class LanguageFragments:
+    lang: str
+    domains: dict[str, Domain]
+    categories: dict[str, Category]
+    glue: Glue
+
+
+@dataclass
+class FragmentReport:
+    """Errors and warnings found while loading, each naming file (and family)."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+class FragmentError(ValueError):
+    """Fragment files that cannot be used; the message lists every problem with file and family."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        shown = "\n  ".join(errors[:50])
+        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(
+            f"{len(errors)} problem(s) in the fragment files; fix them and run "
+            f"`python -m data.fragments_check`:\n  {shown}{more}"
+        )
+
+
+class _Checker:
+    """Collects problems for one file; `where` names file and family."""
+
+    def __init__(self, path: Path, report: FragmentReport, allowed_slots: frozenset[str]) -> None:
+        self.path = path
+        self.report = report
+        self.allowed_slots = allowed_slots
+
+    def error(self, where: str, problem: str) -> None:
+        self.report.errors.append(f"{self.path}{where}: {problem}")
+
+    def warn(self, where: str, problem: str) -> None:
+        self.report.warnings.append(f"{self.path}{where}: {problem}")
+
+    def strings(
+        self,
+        value: Any,
+        where: str,
+        key: str,
+        *,
+        minimum: int = 1,
+        slots: frozenset[str] | None = None,
+        literal_unknown: bool = False,
+    ) -> tuple[str, ...]:
+        """A list of non-empty strings; unknown {slots} are errors unless `literal_unknown` (code, maths)."""
+        if value is None:
+            self.error(where, f"'{key}' is missing (expected a list of at least {minimum} strings)")
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(where, f"'{key}' must be a list of strings, found {type(value).__name__}")
+            return ()
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                item = str(item)
+            if not isinstance(item, str) or not item.strip():
+                self.error(where, f"'{key}'[{i}] must be a non-empty string, found {item!r}")
+                continue
+            self.check_slots(item, where, f"{key}[{i}]", slots or self.allowed_slots, literal_unknown)
+            out.append(item.strip())
+        if len(out) < minimum:
+            self.error(where, f"'{key}' has {len(out)} usable strings, at least {minimum} needed")
+        return tuple(out)
+
+    def check_slots(
+        self, text: str, where: str, key: str, allowed: frozenset[str], literal_unknown: bool
+    ) -> None:
+        for name in SLOT_PATTERN.findall(text):
+            if name in allowed:
+                continue
+            if literal_unknown:
+                continue  # braces in code answers ({i}, {"a": 1}) stay literal text
+            self.error(where, f"'{key}' uses unknown slot {{{name}}}; allowed: {', '.join(sorted(allowed))}")
+
+    def exchanges(
+        self, value: Any, where: str, *, slots: frozenset[str] | None = None, literal_unknown: bool = False
+    ) -> tuple[Exchange, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(
+                where,
+                f"'followups' must be a list of {{user: [...], bot: [...]}}, found {type(value).__name__}",
+            )
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            sub = f"{where} followups[{i}]"
+            if not isinstance(item, dict):
+                self.error(sub, f"must be a mapping with 'user' and 'bot', found {type(item).__name__}")
+                continue
+            self.unknown_keys(item, {"user", "bot"}, sub)
+            user = self.strings(item.get("user"), sub, "user", slots=slots, literal_unknown=literal_unknown)
+            bot = self.strings(item.get("bot"), sub, "bot", slots=slots, literal_unknown=literal_unknown)
+            if user and bot:
+                out.append(Exchange(user, bot))
+        return tuple(out)
+
+    def unknown_keys(self, mapping: dict, known: set[str], where: str) -> None:
+        for key in mapping:
+            if key not in known:
+                self.error(where, f"unknown key '{key}' (expected one of: {', '.join(sorted(known))})")
+
+
+def _read_yaml(path: Path, report: FragmentReport) -> dict | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        report.errors.append(f"{path}: not valid YAML: {exc}".replace("\n", " "))
+        return None
+    except UnicodeDecodeError as exc:
+        report.errors.append(f"{path}: not UTF-8: {exc}")
+        return None
+    if not isinstance(data, dict):
+        report.errors.append(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+        return None
+    return data
+
+
+def _family_list(check: _Checker, data: dict, label: str) -> list[tuple[int, dict]]:
+    families = data.get("families")
+    if not isinstance(families, list):
+        check.error("", f"'families' is missing or not a list (expected a list of {label} families)")
+        return []
+    out = []
+    for i, fam in enumerate(families):
+        if not isinstance(fam, dict):
+            check.error(f" families[{i}]", f"must be a mapping, found {type(fam).__name__}")
+            continue
+        out.append((i, fam))
+    return out
+
+
+def _family_id(check: _Checker, fam: dict, i: int, seen: set[str]) -> str | None:
+    fid = fam.get("id")
+    if not isinstance(fid, str) or not FAMILY_ID_PATTERN.match(fid):
+        check.error(f" families[{i}]", f"'id' must be snake_case (a-z, 0-9, _), found {fid!r}")
+        return None
+    if fid in seen:
+        check.error(f" family '{fid}'", "duplicate id in this file; every family id must be unique")
+        return None
+    seen.add(fid)
+    return fid
+
+
+def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
+    data = _read_yaml(path, report)
+    if data is None:
+        return None
+    key = path.stem
+    check = _Checker(path, report, SLOTS)
+    check.unknown_keys(data, {"domain", "businesses", "products", "plans", "system", "families"}, "")
+    if data.get("domain") != key:
+        check.error("", f"'domain' is {data.get('domain')!r} but the file name says {key!r}; they must match")
+    if key not in DOMAINS:
+        check.error("", f"domain {key!r} is not one of the {len(DOMAINS)} domains: {', '.join(DOMAINS)}")
+    products = check.strings(data.get("products", []), "", "products", minimum=0)
+    plans = check.strings(data.get("plans", []), "", "plans", minimum=0)
+    slots = set(SLOTS)
+    if not products:
+        slots.discard("product")
+    if not plans:
+        slots.discard("plan")
+    check.allowed_slots = frozenset(slots)
+    businesses = check.strings(data.get("businesses"), "", "businesses", slots=frozenset())
+    system = check.strings(data.get("system", []), "", "system", minimum=0)
+    families: list[BusinessFamily] = []
+    seen: set[str] = set()
+    for i, fam in _family_list(check, data, "business"):
+        fid = _family_id(check, fam, i, seen)
+        if fid is None:
+            continue
+        where = f" family '{fid}'"
+        check.unknown_keys(fam, {"id", "kind", "user", "bot", "followups"}, where)
+        kind = fam.get("kind", "exchange")
+        if kind not in FAMILY_KINDS:
+            check.error(where, f"'kind' must be one of {', '.join(FAMILY_KINDS)}, found {kind!r}")
+            continue
+        user = check.strings(fam.get("user"), where, "user")
+        bot = check.strings(fam.get("bot"), where, "bot")
+        followups = check.exchanges(fam.get("followups"), where)
+        if user and bot:
+            families.append(BusinessFamily(f"{lang}/business/{key}/{fid}", fid, kind, user, bot, followups))
+    if len(families) < MIN_DOMAIN_FAMILIES:
+        check.warn("", f"{len(families)} usable families, the brief asks for >= {MIN_DOMAIN_FAMILIES}")
+    n_expl = sum(f.kind == "explanation" for f in families)
+    if n_expl < MIN_EXPLANATION_FAMILIES:
+        check.warn("", f"{n_expl} explanation families, the brief asks for >= {MIN_EXPLANATION_FAMILIES}")
+    if not businesses:
+        return None
+    return Domain(lang, key, businesses, products, plans, system, tuple(families))
+
+
+def load_category(path: Path, lang: str, report: FragmentReport) -> Category | None:
+    data = _read_yaml(path, report)
+    if data is None:
+        return None
+    key = path.stem
+    # General answers may hold code or maths with braces: unknown {x} stays literal text there.
+    check = _Checker(path, report, SLOTS - {"product", "plan"})
+    check.unknown_keys(data, {"category", "families"}, "")
+    if data.get("category") != key:
+        check.error(
+            "", f"'category' is {data.get('category')!r} but the file name says {key!r}; they must match"
+        )
+    if key not in CATEGORIES:
+        check.error(
+            "", f"category {key!r} is not one of the {len(CATEGORIES)} categories: {', '.join(CATEGORIES)}"
+        )
+    families: list[GeneralFamily] = []
+    seen: set[str] = set()
+    for i, fam in _family_list(check, data, "general"):
+        fid = _family_id(check, fam, i, seen)
+        if fid is None:
+            continue
+        where = f" family '{fid}'"
+        check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups"}, where)
+        user = check.strings(fam.get("user"), where, "user", literal_unknown=True)
+        bot = check.strings(fam.get("bot"), where, "bot", literal_unknown=True)
+        topic = fam.get("deflect_topic")
+        if not isinstance(topic, str) or not topic.strip():
+            check.error(where, f"'deflect_topic' must be a short noun phrase, found {topic!r}")
+            continue
+        if SLOT_PATTERN.search(topic):
+            check.error(where, f"'deflect_topic' must not contain slots, found {topic!r}")
+            continue
+        followups = check.exchanges(fam.get("followups"), where, literal_unknown=True)
+        if user and bot:
+            uid = f"{lang}/general/{key}/{fid}"
+            families.append(GeneralFamily(uid, fid, key, user, bot, topic.strip(), followups))
+    if len(families) < MIN_CATEGORY_FAMILIES:
+        check.warn("", f"{len(families)} usable families, the brief asks for >= {MIN_CATEGORY_FAMILIES}")
+    return Category(lang, key, tuple(families))
+
+
+def load_glue(path: Path, lang: str, report: FragmentReport) -> Glue | None:
+    data = _read_yaml(path, report)
+    if data is None:
+        return None
+    check = _Checker(path, report, SLOTS - {"product", "plan"})
+    check.unknown_keys(data, set(GLUE_LISTS) | {"smalltalk"}, "")
+    lists: dict[str, tuple[GlueLine, ...]] = {}
+    for name, minimum in GLUE_LISTS.items():
+        slots = check.allowed_slots | {TOPIC_SLOT} if name == "deflections" else None
+        texts = check.strings(data.get(name), "", name, slots=slots)
+        if len(texts) < minimum:
+            check.warn("", f"'{name}' has {len(texts)} lines, the brief asks for >= {minimum}")
+        if len(set(texts)) < len(texts):
+            check.error("", f"'{name}' repeats a line; every line must be distinct")
+        lists[name] = tuple(GlueLine(f"{lang}/common/{name}/{i}", t) for i, t in enumerate(texts))
+    smalltalk = [
+        SmallTalk(f"{lang}/common/smalltalk/{i}", ex.user, ex.bot)
+        for i, ex in enumerate(check.exchanges(data.get("smalltalk"), " smalltalk"))
+    ]
+    if len(smalltalk) < MIN_SMALLTALK:
+        check.warn("", f"'smalltalk' has {len(smalltalk)} pairs, the brief asks for >= {MIN_SMALLTALK}")
+    if any(not v for v in lists.values()) or not smalltalk:
+        return None
+    return Glue(lang, lists, tuple(smalltalk))
+
+
+def load_language(lang_dir: Path, lang: str, report: FragmentReport) -> LanguageFragments | None:
+    """One language's fragments; None when the language has no usable common.yaml."""
+    domains: dict[str, Domain] = {}
+    categories: dict[str, Category] = {}
+    for path in sorted((lang_dir / "business").glob("*.yaml")):
+        report.files.append(str(path))
+        domain = load_domain(path, lang, report)
+        if domain is not None and domain.families:
+            domains[domain.key] = domain
+    for path in sorted((lang_dir / "general").glob("*.yaml")):
+        report.files.append(str(path))
+        category = load_category(path, lang, report)
+        if category is not None and category.families:
+            categories[category.key] = category
+    common = lang_dir / "common.yaml"
+    glue = None
+    if common.exists():
+        report.files.append(str(common))
+        glue = load_glue(common, lang, report)
+    else:
+        report.warnings.append(f"{common}: missing; the language cannot be generated without it")
+    for key in DOMAINS:
+        if key not in domains and not (lang_dir / "business" / f"{key}.yaml").exists():
+            report.warnings.append(f"{lang_dir}/business/{key}.yaml: not written yet")
+    for key in CATEGORIES:
+        if key not in categories and not (lang_dir / "general" / f"{key}.yaml").exists():
+            report.warnings.append(f"{lang_dir}/general/{key}.yaml: not written yet")
+    if glue is None or not domains or not categories:
+        return None
+    return LanguageFragments(lang, domains, categories, glue)
+
+
+def load_fragments(
+    root: Path, languages: tuple[str, ...] = LANGUAGES
+) -> tuple[dict[str, LanguageFragments], FragmentReport]:
+    """All usable languages under `root` and the report of every problem (nothing raised)."""
+    report = FragmentReport()
+    out: dict[str, LanguageFragments] = {}
+    for lang in languages:
+        lang_dir = root / lang
+        if not lang_dir.is_dir():
+            report.warnings.append(f"{lang_dir}: no fragments for language {lang!r} yet")
+            continue
+        fragments = load_language(lang_dir, lang, report)
+        if fragments is not None:
+            out[lang] = fragments
+    return out, report
+
+
+def load_fragments_strict(root: Path, languages: tuple[str, ...] = LANGUAGES) -> dict[str, LanguageFragments]:
+    """Like load_fragments, but any error raises FragmentError (generation must not skip broken files)."""
+    fragments, report = load_fragments(root, languages)
+    if report.errors:
+        raise FragmentError(report.errors)
+    missing = [lang for lang in languages if lang not in fragments]
+    if missing:
+        raise FragmentError(
+            [
+                f"{root}/{lang}: no usable fragments (need common.yaml, >= 1 domain and >= 1 category)"
+                for lang in missing
+            ]
+        )
+    return fragments

@@ -1,0 +1,101 @@
+"""Partition fragment families and glue lines into disjoint per-split pools.
+
+Each split composes its conversations only from its own pool, so no fragment family (and no glue
+line, where the list is long enough) is seen by two splits. The heldout pool also owns whole domains
+and general categories. Assignment is by a stable hash of the item's id, so adding families to a file
+moves no existing family to another split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+from training.datagen.config import SPLITS, GenerateConfig
+from training.datagen.fragments import Category, Domain, Glue, LanguageFragments
+
+MIN_ITEMS_TO_PARTITION = 4  # per split; shorter glue lists are shared by all splits (reported)
+
+
+def _order_key(seed: int, uid: str) -> str:
+    return hashlib.sha256(f"{seed}:{uid}".encode()).hexdigest()
+
+
+def partition(
+    uids: list[str], shares: dict[str, float], seed: int, splits: tuple[str, ...] = SPLITS
+) -> dict[str, set[str]]:
+    """Split ids into disjoint sets: every split in `splits` but the first gets >= 1, the first the rest."""
+    ordered = sorted(uids, key=lambda u: _order_key(seed, u))
+    total = sum(shares[s] for s in splits)
+    out: dict[str, set[str]] = {s: set() for s in splits}
+    pos = 0
+    for split in splits[1:]:
+        count = max(1, round(len(ordered) * shares[split] / total))
+        out[split] = set(ordered[pos : pos + count])
+        pos += count
+    out[splits[0]] = set(ordered[pos:])
+    return out
+
+
+def _assign(
+    uids: list[str], shares: dict[str, float], seed: int, splits: tuple[str, ...], *, shared_if_short: bool
+) -> dict[str, set[str]]:
+    """Partition; a list too short to give every split its own items is shared (glue) or train-only."""
+    if len(splits) == 1:
+        return {splits[0]: set(uids)}
+    if len(uids) < MIN_ITEMS_TO_PARTITION * len(splits) // 2:
+        return {s: set(uids) if shared_if_short or s == splits[0] else set() for s in splits}
+    return partition(uids, shares, seed, splits)
+
+
+@dataclass(frozen=True)
+class PoolReport:
+    shared_lists: tuple[str, ...]  # glue lists too short to partition (shared by all splits)
+
+
+def build_pools(
+    fragments: dict[str, LanguageFragments], config: GenerateConfig
+) -> tuple[dict[str, dict[str, LanguageFragments]], PoolReport]:
+    """split -> lang -> the fragments that split may use."""
+    pools: dict[str, dict[str, LanguageFragments]] = {s: {} for s in SPLITS}
+    shared: list[str] = []
+    seed, shares = config.seed, config.family_shares
+    for lang, frag in fragments.items():
+        domains: dict[str, dict[str, Domain]] = {s: {} for s in SPLITS}
+        for key, dom in frag.domains.items():
+            splits = ("heldout",) if key in config.heldout_domains else SPLITS
+            owner = _assign([f.uid for f in dom.families], shares, seed, splits, shared_if_short=False)
+            for split, uids in owner.items():
+                fams = tuple(f for f in dom.families if f.uid in uids)
+                if fams:
+                    domains[split][key] = replace(dom, families=fams)
+        categories: dict[str, dict[str, Category]] = {s: {} for s in SPLITS}
+        for key, cat in frag.categories.items():
+            splits = ("heldout",) if key in config.heldout_categories else SPLITS
+            owner = _assign([f.uid for f in cat.families], shares, seed, splits, shared_if_short=False)
+            for split, uids in owner.items():
+                fams = tuple(f for f in cat.families if f.uid in uids)
+                if fams:
+                    categories[split][key] = replace(cat, families=fams)
+        glue_lists: dict[str, dict[str, tuple]] = {s: {} for s in SPLITS}
+        for name, lines in frag.glue.lists.items():
+            owner = _assign([g.uid for g in lines], shares, seed, SPLITS, shared_if_short=True)
+            if len({frozenset(v) for v in owner.values()}) == 1 and len(lines) > 0:
+                shared.append(f"{lang}/common/{name}")
+            for split, uids in owner.items():
+                glue_lists[split][name] = tuple(g for g in lines if g.uid in uids)
+        smalltalk_owner = _assign(
+            [p.uid for p in frag.glue.smalltalk], shares, seed, SPLITS, shared_if_short=True
+        )
+        if len({frozenset(v) for v in smalltalk_owner.values()}) == 1:
+            shared.append(f"{lang}/common/smalltalk")
+        for split in SPLITS:
+            if not domains[split] or not categories[split]:
+                continue
+            glue = Glue(
+                lang,
+                glue_lists[split],
+                tuple(p for p in frag.glue.smalltalk if p.uid in smalltalk_owner[split]),
+            )
+            pools[split][lang] = LanguageFragments(lang, domains[split], categories[split], glue)
+    return pools, PoolReport(tuple(shared))

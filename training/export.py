@@ -1,0 +1,279 @@
+"""ONNX export of a TurnScorer, dynamic int8 quantisation, and the checks that an exported graph is right.
+
+The graph takes ``input_ids`` and ``attention_mask`` (int64 [batch, seq]) and returns ``token_logits``
+(float32 [batch, seq, 2]); span means are done by the caller (numpy), exactly as in training.
+Two exporters exist in torch 2.13: the TorchScript one (``legacy``) and ``dynamo``; both have been seen
+to produce wrong logits in some setups, so every export is followed by ``parity`` against torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from classifier.render import Window
+from training.model import TurnScorer
+
+log = logging.getLogger(__name__)
+
+Exporter = Literal["legacy", "dynamo"]
+INPUT_NAMES = ("input_ids", "attention_mask")
+OUTPUT_NAME = "token_logits"
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+
+
+class ExportError(RuntimeError):
+    """An exporter failed or produced a graph whose logits disagree with torch."""
+
+
+def pad_windows(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded ``input_ids`` and ``attention_mask`` (int64) of one batch of windows."""
+    width = max(len(w) for w in windows)
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window)] = window.input_ids
+        mask[row, : len(window)] = 1
+    return ids, mask
+
+
+def _example_inputs(pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    # Two rows of different lengths so the tracer sees a real padding mask, never a constant one.
+    ids = torch.full((2, 16), pad_id, dtype=torch.long)
+    ids[:, 0] = 1
+    ids[0, 1:16] = torch.arange(2, 17)
+    ids[1, 1:9] = torch.arange(2, 10)
+    mask = (torch.arange(16)[None, :] < torch.tensor([[16], [9]])).long()
+    return ids, mask
+
+
+def export_onnx(
+    model: TurnScorer, path: str | Path, *, pad_id: int, exporter: Exporter = "legacy", opset: int = OPSET
+) -> Path:
+    """Write the fp32 graph of ``model`` (in eval mode) to ``path`` as one self-contained file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    args = _example_inputs(pad_id)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # Expected and checked by ``parity``: the tracer freezes transformers' "is the mask shorter
+            # than the keys" branch (never true here: the mask always spans the sequence), and
+            # aten::index over non-negative span indices.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=".*aten::index.*")
+            if exporter == "legacy":
+                torch.onnx.export(
+                    model,
+                    args,
+                    str(path),
+                    input_names=list(INPUT_NAMES),
+                    output_names=[OUTPUT_NAME],
+                    dynamic_axes={
+                        "input_ids": {0: "batch", 1: "seq"},
+                        "attention_mask": {0: "batch", 1: "seq"},
+                        OUTPUT_NAME: {0: "batch", 1: "seq"},
+                    },
+                    opset_version=opset,
+                    do_constant_folding=True,
+                    dynamo=False,
+                )
+            elif exporter == "dynamo":
+                batch = torch.export.Dim("batch", min=1)
+                seq = torch.export.Dim("seq", min=2)
+                program = torch.onnx.export(
+                    model,
+                    args,
+                    input_names=list(INPUT_NAMES),
+                    output_names=[OUTPUT_NAME],
+                    dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+                    opset_version=max(opset, 18),
+                    dynamo=True,
+                    external_data=False,
+                )
+                if program is None:
+                    raise ExportError("the dynamo exporter returned no program")
+                program.save(str(path), external_data=False)
+            else:
+                raise ValueError(f"exporter must be 'legacy' or 'dynamo', got {exporter!r}")
+    except ImportError as exc:
+        raise ExportError(f"the {exporter} ONNX exporter is not available: {exc}") from exc
+    onnx.checker.check_model(str(path))
+    return path
+
+
+def quantize_int8(
+    fp32_path: str | Path, out_path: str | Path, *, per_channel: bool = False, reduce_range: bool = False
+) -> Path:
+    """Dynamic int8 quantisation (QInt8 weights, activations quantised at run time) with onnxruntime."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out_path = Path(out_path)
+    quantize_dynamic(
+        str(fp32_path),
+        str(out_path),
+        weight_type=QuantType.QInt8,
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+    )
+    return out_path
+
+
+def onnx_session(path: str | Path, *, threads: int = 1) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def onnx_token_logits(session: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    (logits,) = session.run([OUTPUT_NAME], {"input_ids": ids, "attention_mask": mask})
+    return logits
+
+
+def torch_token_logits(model: TurnScorer, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    model = model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+
+def batches_of(windows: Sequence[Window], batch_size: int) -> list[list[Window]]:
+    """Consecutive batches of windows sorted by length (as served), so padding stays realistic."""
+    ordered = sorted(windows, key=len)
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+
+
+def parity(
+    model: TurnScorer,
+    session: ort.InferenceSession,
+    windows: Sequence[Window],
+    *,
+    pad_id: int,
+    batch_size: int = 8,
+) -> float:
+    """Max |onnx - torch| token logit over the real (unpadded) positions of ``windows``."""
+    if not windows:
+        raise ValueError("parity needs at least one window")
+    worst = 0.0
+    for batch in batches_of(windows, batch_size):
+        ids, mask = pad_windows(batch, pad_id)
+        expected = torch_token_logits(model, ids, mask)
+        got = onnx_token_logits(session, ids, mask)
+        if got.shape != expected.shape:
+            raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
+        real = mask.astype(bool)
+        worst = max(worst, float(np.abs(got - expected)[real].max()))
+    return worst
+
+
+def check_parity(
+    model: TurnScorer,
+    onnx_path: str | Path,
+    windows: Sequence[Window],
+    *,
+    pad_id: int,
+    tolerance: float = PARITY_TOLERANCE,
+) -> float:
+    """``parity`` of an fp32 graph, raising ExportError above ``tolerance``."""
+    diff = parity(model, onnx_session(onnx_path), windows, pad_id=pad_id)
+    if not diff < tolerance:
+        raise ExportError(
+            f"{onnx_path}: ONNX token logits differ from torch by {diff:.3g} (tolerance {tolerance:g}); "
+            "the exported graph is wrong: try the other exporter"
+        )
+    return diff
+
+
+def time_session(
+    session: ort.InferenceSession,
+    windows: Sequence[Window],
+    *,
+    pad_id: int,
+    batch_size: int = 16,
+    repeats: int = 1,
+) -> float:
+    """Seconds to score ``windows`` ``repeats`` times (best of the repeats)."""
+    batches = [pad_windows(b, pad_id) for b in batches_of(windows, batch_size)]
+    onnx_token_logits(session, *batches[0])  # warm-up: first run allocates
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for ids, mask in batches:
+            onnx_token_logits(session, ids, mask)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    exporter: Exporter
+    parity: float
+    seconds: float
+
+
+def export_checked(
+    model: TurnScorer,
+    path: str | Path,
+    windows: Sequence[Window],
+    *,
+    pad_id: int,
+    exporters: Sequence[Exporter] = ("legacy", "dynamo"),
+    tolerance: float = PARITY_TOLERANCE,
+    timing_windows: int = 64,
+) -> tuple[ExportResult, dict[str, dict[str, object]]]:
+    """Export with every exporter in ``exporters``, keep the fastest graph that passes parity.
+
+    Returns the kept export (written to ``path``) and a report per exporter (parity, seconds or error)
+    for provenance. Raises ExportError when no exporter produced a correct graph.
+    """
+    path = Path(path)
+    report: dict[str, dict[str, object]] = {}
+    passed: list[ExportResult] = []
+    for exporter in exporters:
+        candidate = path.with_name(f"{path.stem}.{exporter}{path.suffix}")
+        try:
+            export_onnx(model, candidate, pad_id=pad_id, exporter=exporter)
+            diff = check_parity(model, candidate, windows, pad_id=pad_id, tolerance=tolerance)
+        except Exception as exc:  # an exporter failing is a result to record, not a crash
+            report[exporter] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+            log.warning("ONNX exporter %s rejected: %s", exporter, exc)
+            candidate.unlink(missing_ok=True)
+            continue
+        seconds = time_session(onnx_session(candidate), list(windows)[:timing_windows], pad_id=pad_id)
+        report[exporter] = {"ok": True, "parity_max_abs_diff": diff, "seconds": seconds}
+        passed.append(ExportResult(candidate, exporter, diff, seconds))
+    if not passed:
+        details = "; ".join(f"{name}: {r.get('error')}" for name, r in report.items())
+        raise ExportError(f"no exporter produced a graph matching torch: {details}")
+    best = min(passed, key=lambda r: r.seconds)
+    for result in passed:
+        if result is not best:
+            result.path.unlink(missing_ok=True)
+    best.path.replace(path)
+    report["chosen"] = {"exporter": best.exporter}
+    return ExportResult(path, best.exporter, best.parity, best.seconds), report
+
+
+def initializer_digest(path: str | Path) -> str:
+    """sha256 over the names and raw bytes of every weight in an ONNX file (ignores producer metadata)."""
+    model = onnx.load(str(path))
+    digest = hashlib.sha256()
+    for init in sorted(model.graph.initializer, key=lambda t: t.name):
+        digest.update(init.name.encode())
+        digest.update(onnx.numpy_helper.to_array(init).tobytes())
+    return digest.hexdigest()

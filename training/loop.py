@@ -1,0 +1,295 @@
+"""The training loop: length-grouped batches with dynamic padding, span/MIL loss, AdamW + linear schedule.
+
+Deterministic for a given seed and thread count: data order comes from a seeded numpy generator, torch is
+seeded and runs with ``torch.use_deterministic_algorithms(True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from transformers import get_linear_schedule_with_warmup
+
+from classifier.inference import TurnLogits, aggregate_turns
+from training.config import OptimConfig
+from training.model import BOT_CHANNEL, TurnScorer, span_logits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One conversation as encoded by ``training.data.encode_example``."""
+
+    id: str
+    label: int
+    mil: bool
+    windows: list[list[int]]
+    span_window: list[int]
+    span_start: list[int]
+    span_end: list[int]
+    span_turn: list[int]
+    span_channel: list[int]
+    span_target: list[float]
+
+    @property
+    def max_len(self) -> int:
+        return max(len(w) for w in self.windows)
+
+
+def examples_from_dataset(ds: Any) -> list[Example]:
+    """Rows of the encoded ``datasets.Dataset`` (column ``input_ids`` holds the windows) as Examples."""
+    cols = ds.to_dict()
+    cols["windows"] = cols.pop("input_ids")
+    fields = Example.__dataclass_fields__
+    return [Example(**{k: cols[k][i] for k in fields}) for i in range(len(ds))]
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    """Seed every generator and force deterministic kernels with a fixed thread count."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -> list[Example]:
+    """A deterministic random subset of whole conversations holding at most ``max_windows`` windows."""
+    if max_windows is None or sum(len(e.windows) for e in examples) <= max_windows:
+        return list(examples)
+    order = np.random.default_rng(seed).permutation(len(examples))
+    kept, total = [], 0
+    for i in order:
+        n = len(examples[i].windows)
+        if total + n > max_windows:
+            continue
+        kept.append(i)
+        total += n
+    return [examples[i] for i in sorted(kept)]
+
+
+def length_grouped_batches(
+    examples: Sequence[Example], batch_size: int, group_size: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Shuffle, sort by length inside mega-batches, cut into batches of ~``batch_size`` windows, shuffle.
+
+    A conversation is never split across batches (its flow-level loss needs all its windows).
+    """
+    order = rng.permutation(len(examples))
+    mega = max(1, batch_size * group_size)
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start : start + mega], key=lambda i: -examples[i].max_len)
+        batch: list[int] = []
+        windows = 0
+        for i in chunk:
+            n = len(examples[i].windows)
+            if batch and windows + n > batch_size:
+                batches.append(batch)
+                batch, windows = [], 0
+            batch.append(int(i))
+            windows += n
+        if batch:
+            batches.append(batch)
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def eval_batches(examples: Sequence[Example], batch_size: int) -> list[list[int]]:
+    order = sorted(range(len(examples)), key=lambda i: -examples[i].max_len)
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    windows = 0
+    for i in order:
+        n = len(examples[i].windows)
+        if batch and windows + n > batch_size:
+            batches.append(batch)
+            batch, windows = [], 0
+        batch.append(i)
+        windows += n
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+@dataclass(frozen=True)
+class Batch:
+    input_ids: torch.Tensor  # [W, T]
+    attention_mask: torch.Tensor
+    span_window: torch.Tensor  # [S] row of the span's window in the batch
+    span_start: torch.Tensor
+    span_end: torch.Tensor
+    span_channel: torch.Tensor
+    span_target: torch.Tensor  # float, NO_TARGET (-1) where the turn has no target
+    span_example: torch.Tensor  # [S] position of the span's conversation in the batch
+    span_turn: list[int]  # [S] turn index inside its conversation
+    mil: torch.Tensor  # [E] bool
+    n_windows: int
+
+
+def collate(examples: Sequence[Example], pad_id: int) -> Batch:
+    windows = [w for e in examples for w in e.windows]
+    width = max(len(w) for w in windows)
+    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for row, w in enumerate(windows):
+        ids[row, : len(w)] = torch.tensor(w, dtype=torch.long)
+        mask[row, : len(w)] = 1
+    sw, st, en, ch, tg, ex, tu = [], [], [], [], [], [], []
+    offset = 0
+    for k, e in enumerate(examples):
+        sw.extend(offset + w for w in e.span_window)
+        st.extend(e.span_start)
+        en.extend(e.span_end)
+        ch.extend(e.span_channel)
+        tg.extend(e.span_target)
+        ex.extend([k] * len(e.span_start))
+        tu.extend(e.span_turn)
+        offset += len(e.windows)
+    return Batch(
+        input_ids=ids,
+        attention_mask=mask,
+        span_window=torch.tensor(sw, dtype=torch.long),
+        span_start=torch.tensor(st, dtype=torch.long),
+        span_end=torch.tensor(en, dtype=torch.long),
+        span_channel=torch.tensor(ch, dtype=torch.long),
+        span_target=torch.tensor(tg, dtype=torch.float32),
+        span_example=torch.tensor(ex, dtype=torch.long),
+        span_turn=tu,
+        mil=torch.tensor([e.mil for e in examples], dtype=torch.bool),
+        n_windows=len(windows),
+    )
+
+
+def batch_span_logits(model: TurnScorer, batch: Batch) -> torch.Tensor:
+    token_logits = model(batch.input_ids, batch.attention_mask)
+    if batch.span_start.numel() == 0:
+        return token_logits.new_zeros(0)
+    return span_logits(token_logits, batch.span_window, batch.span_start, batch.span_end, batch.span_channel)
+
+
+def batch_loss(model: TurnScorer, batch: Batch, mil_weight: float) -> tuple[torch.Tensor, int] | None:
+    """Mean BCE over turn targets and flow-level (MIL) terms; None when the batch has no term."""
+    logits = batch_span_logits(model, batch)
+    has_target = batch.span_target >= 0
+    terms = []
+    if has_target.any():
+        terms.append(
+            F.binary_cross_entropy_with_logits(
+                logits[has_target], batch.span_target[has_target], reduction="sum"
+            )
+        )
+    n_terms = int(has_target.sum())
+    for k in torch.nonzero(batch.mil).flatten().tolist():
+        bot = (batch.span_example == k) & (batch.span_channel == BOT_CHANNEL)
+        if bot.any():
+            flow = logits[bot].max()
+            terms.append(mil_weight * F.binary_cross_entropy_with_logits(flow, flow.new_tensor(1.0)))
+            n_terms += 1
+    if not terms:
+        return None
+    return torch.stack(terms).sum() / n_terms, n_terms
+
+
+def make_optimizer(model: TurnScorer, optim: OptimConfig) -> torch.optim.Optimizer:
+    """AdamW; the new head learns faster than the pretrained encoder; no decay on biases and norms."""
+    groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        lr = optim.head_lr if name.startswith("head.") else optim.lr
+        decay = 0.0 if param.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else optim.weight_decay
+        groups.setdefault((lr, decay), []).append(param)
+    return torch.optim.AdamW(
+        [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()], lr=optim.lr
+    )
+
+
+@dataclass
+class FitResult:
+    steps: int
+    seconds: float
+    losses: list[float]
+    windows_seen: int
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+def planned_steps(n_batches_per_epoch: int, optim: OptimConfig) -> int:
+    steps = math.ceil(n_batches_per_epoch * optim.epochs)
+    return min(steps, optim.max_steps) if optim.max_steps else steps
+
+
+def fit(
+    model: TurnScorer,
+    examples: Sequence[Example],
+    optim: OptimConfig,
+    *,
+    pad_id: int,
+    seed: int,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> FitResult:
+    """Train ``model`` in place; ``on_step(step, total, loss)`` is called after every step (progress)."""
+    rng = np.random.default_rng(seed)
+    per_epoch = len(length_grouped_batches(examples, optim.batch_size, optim.length_group_size, rng))
+    total = planned_steps(per_epoch, optim)
+    optimizer = make_optimizer(model, optim)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total), total)
+    rng = np.random.default_rng(seed)  # same order as the count above
+    model.train()
+    losses: list[float] = []
+    step, windows_seen = 0, 0
+    start = time.perf_counter()
+    while step < total:
+        for indices in length_grouped_batches(examples, optim.batch_size, optim.length_group_size, rng):
+            if step >= total:
+                break
+            batch = collate([examples[i] for i in indices], pad_id)
+            result = batch_loss(model, batch, optim.mil_weight)
+            if result is not None:
+                loss, _ = result
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), optim.max_grad_norm)
+                optimizer.step()
+                losses.append(float(loss.detach()))
+            scheduler.step()
+            step += 1
+            windows_seen += batch.n_windows
+            if on_step is not None:
+                on_step(step, total, losses[-1] if losses else float("nan"))
+    model.eval()
+    return FitResult(
+        steps=step, seconds=time.perf_counter() - start, losses=losses, windows_seen=windows_seen
+    )
+
+
+def predict_turn_logits(
+    model: TurnScorer, examples: Sequence[Example], *, pad_id: int, batch_size: int
+) -> list[TurnLogits]:
+    """Raw turn and flow logits per conversation with the torch model (same aggregation as inference)."""
+    model.eval()
+    turns: list[dict[int, tuple[str, float]]] = [{} for _ in examples]
+    with torch.no_grad():
+        for indices in eval_batches(examples, batch_size):
+            batch = collate([examples[i] for i in indices], pad_id)
+            logits = batch_span_logits(model, batch).tolist()
+            owners = batch.span_example.tolist()
+            channels = batch.span_channel.tolist()
+            for logit, owner, channel, turn in zip(logits, owners, channels, batch.span_turn, strict=True):
+                role = "assistant" if channel == BOT_CHANNEL else "user"
+                turns[indices[owner]][turn] = (role, logit)
+    return [aggregate_turns(t) for t in turns]

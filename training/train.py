@@ -1,0 +1,435 @@
+"""One training run, end to end: gated data -> fine-tuned turn scorer -> calibrated, checked model folder.
+
+Steps: provenance gate and encoding (``training.data``), deterministic fine-tuning (``training.loop``),
+validation flow logits, Platt calibration and threshold (``training.calibration``), checked ONNX export
+and measured int8 quantisation (``training.package``), evaluation of the *shipped* ONNX model on every
+split and on realdev (``training.evaluate``), baselines, plots, metrics.json, provenance.json,
+MODEL_CARD.md and a copy of the config. The folder is assembled next to ``output_dir`` and moved into
+place at the end, so a half-written model is never picked up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from classifier.inference import Classifier
+from classifier.model_config import (
+    METRICS_FILE,
+    MODEL_CARD_FILE,
+    PROVENANCE_FILE,
+    TOKENIZER_FILE,
+    BaseModelInfo,
+    Calibration,
+)
+from classifier.render import ConversationEncoder
+from classifier.schema import POSITIVE_LABEL, Conversation
+from training.calibration import choose_threshold, fit_platt
+from training.config import TrainConfig
+from training.data import (
+    ManifestEntry,
+    check_disjoint,
+    encode_dataset,
+    gate_splits,
+    load_conversations,
+    manifest_digest,
+)
+from training.evaluate import binary_metrics, calibrated_scores, evaluate_flows, summary_line
+from training.loop import (
+    Example,
+    FitResult,
+    examples_from_dataset,
+    fit,
+    predict_turn_logits,
+    set_determinism,
+    subsample,
+)
+from training.model import TurnScorer
+from training.package import Int8Rule, write_model_folder
+from training.tiny import special_tokens_of
+
+log = logging.getLogger(__name__)
+REALDEV_SPLIT_PREFIX = "realdev/"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_dir: Path
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+
+
+def _labels(convs: list[Conversation]) -> np.ndarray:
+    return np.array([int(c.label == POSITIVE_LABEL) for c in convs], dtype=int)
+
+
+def git_state(repo: Path = Path(".")) -> dict[str, Any]:
+    """Commit and dirtiness of the working tree (read-only git commands; None outside a repository)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    status = git("status", "--porcelain")
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stages[name] = round(now - self._start, 2)
+        self._start = now
+
+
+def load_splits(config: TrainConfig) -> tuple[dict[str, list[Conversation]], dict[str, list[ManifestEntry]]]:
+    """Conversations of every configured split, each file through the provenance gate."""
+    data = config.data
+    splits = (*data.train_splits, *data.validation_splits, *data.test_splits)
+    entries = gate_splits(data.manifest, splits)
+    convs = {split: load_conversations([e.path for e in entries[split]]) for split in splits}
+    check_disjoint(convs)
+    return convs, entries
+
+
+def load_realdev(directory: Path | None) -> dict[str, list[Conversation]]:
+    """Evaluation-only real conversations, one set per file (never trained or tuned on)."""
+    if directory is None or not directory.is_dir():
+        return {}
+    return {
+        f"{REALDEV_SPLIT_PREFIX}{path.name.removesuffix('.gz').removesuffix('.jsonl')}": load_conversations(
+            [path]
+        )
+        for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.jsonl.gz")])
+    }
+
+
+def _progress_callback(config: TrainConfig, total_hint: int):
+    """A rich progress bar with ETA (or periodic log lines when disabled); returns (callback, closer)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]train[/] loss {task.fields[loss]:.4f}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.2f} steps/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        disable=not config.progress,
+        transient=False,
+    )
+    task = progress.add_task("train", total=total_hint, loss=float("nan"), rate=0.0)
+    start = time.perf_counter()
+    ema: list[float] = []
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if loss == loss:  # not NaN
+            ema.append(loss if not ema else 0.98 * ema[-1] + 0.02 * loss)
+        rate = step / max(time.perf_counter() - start, 1e-9)
+        progress.update(task, completed=step, total=total, loss=ema[-1] if ema else float("nan"), rate=rate)
+        if step in (10, 50) or step % 200 == 0 or step == total:
+            log.info("step %d/%d loss %.4f %.2f steps/s, ETA %.0f s", step, total, ema[-1] if ema else
+                     float("nan"), rate, (total - step) / rate if rate else float("nan"))  # fmt: skip
+
+    return on_step, progress
+
+
+def run_training(config: TrainConfig) -> TrainResult:
+    """Run the whole pipeline of the module docstring and return the written model folder."""
+    watch = Stopwatch()
+    started = datetime.now(UTC)
+    set_determinism(config.seed, config.threads)
+    base_dir = config.base_model.locate()
+    tokenizer = Tokenizer.from_file(str(base_dir / TOKENIZER_FILE))
+    special = special_tokens_of(tokenizer)
+    encoder = ConversationEncoder(tokenizer, config.render, special.cls_id, special.sep_id)
+
+    convs, entries = load_splits(config)
+    realdev = load_realdev(config.data.realdev_dir)
+    encoded: dict[str, list[Example]] = {}
+    for split, split_convs in convs.items():
+        ds = encode_dataset(
+            split_convs,
+            encoder,
+            cache_dir=config.data.cache_dir,
+            name=split,
+            sources=[e.sha256 for e in entries[split]],
+        )
+        encoded[split] = examples_from_dataset(ds)
+    train_all = [e for s in config.data.train_splits for e in encoded[s]]
+    train_examples = subsample(train_all, config.optim.max_train_windows, config.seed)
+    val_split = config.data.validation_splits
+    val_convs = [c for s in val_split for c in convs[s]]
+    val_examples = [e for s in val_split for e in encoded[s]]
+    watch.lap("data")
+
+    torch.manual_seed(config.seed)
+    model = TurnScorer.from_pretrained(base_dir, dropout=config.optim.dropout)
+    on_step, progress = _progress_callback(config, total_hint=1)
+    with progress:
+        fitted = fit(model, train_examples, config.optim, pad_id=special.pad_id, seed=config.seed,
+                     on_step=on_step)  # fmt: skip
+    watch.lap("train")
+
+    val_raw = predict_turn_logits(
+        model, val_examples, pad_id=special.pad_id, batch_size=config.eval_batch_size
+    )
+    val_logits = np.array([r.flow_logit for r in val_raw])
+    y_val = _labels(val_convs)
+    if config.calibration.method == "platt":
+        calibration, calibration_note = fit_platt(val_logits, y_val)
+    else:
+        calibration, calibration_note = Calibration(method="none"), None
+    threshold, threshold_info = choose_threshold(
+        y_val,
+        calibrated_scores(val_logits, calibration),
+        target_precision=config.threshold.target_precision,
+        fallback=config.threshold.fallback,
+    )
+    watch.lap("calibrate")
+
+    out = Path(config.output_dir)
+    staging = out.with_name(f".{out.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    folder = write_model_folder(
+        staging,
+        model=model,
+        tokenizer=tokenizer,
+        render=config.render,
+        special_tokens=special,
+        base_model=BaseModelInfo(
+            name=config.base_model.name,
+            package=config.base_model.distribution if config.base_model.path is None else None,
+            version=config.base_model.installed_version(),
+        ),
+        model_name=config.base_model.short_name,
+        check_convs=val_convs,
+        y_true=y_val,
+        calibration=calibration,
+        threshold=threshold,
+        precision=config.quantization.precision,
+        rule=Int8Rule(
+            min_label_agreement=config.quantization.min_label_agreement,
+            max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
+        ),
+    )
+    watch.lap("export")
+
+    clf = Classifier.load(staging, threads=config.threads)
+    splits_metrics: dict[str, Any] = {}
+    scored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for split, split_convs in {**convs, **realdev}.items():
+        raw = clf.turn_logits_many(split_convs, batch_size=config.eval_batch_size)
+        splits_metrics[split] = evaluate_flows(
+            split_convs, raw, calibration, threshold, ece_bins=config.calibration.ece_bins
+        )
+        scored[split] = (
+            _labels(split_convs),
+            calibrated_scores(np.array([r.flow_logit for r in raw]), calibration),
+        )
+        log.info(summary_line(split, splits_metrics[split]))
+    watch.lap("evaluate")
+
+    baselines = run_baselines(config, base_dir, convs, realdev)
+    watch.lap("baselines")
+
+    metrics = {
+        "model_id": folder.config.model_id,
+        "precision": folder.config.precision,
+        "threshold": threshold,
+        "threshold_policy": threshold_info,
+        "calibration": {
+            **calibration.model_dump(),
+            "note": calibration_note,
+            "validation_ece_before": splits_metrics[val_split[0]]["ece_uncalibrated"],
+            "validation_ece_after": splits_metrics[val_split[0]]["overall"]["ece"],
+        },
+        "splits": splits_metrics,
+        "baselines": baselines,
+        "export": folder.report,
+        "training": training_summary(fitted, train_examples, train_all, config),
+        "timings_seconds": watch.stages,
+    }
+    write_plots(staging, scored, config, threshold, threshold_info)
+    watch.lap("plots")
+    metrics["timings_seconds"] = watch.stages
+    provenance = build_provenance(config, entries, started, folder.config.model_id, base_dir)
+    (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
+    (staging / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=_json_default) + "\n")
+    config.save(staging)
+    from training.model_card import render_model_card
+
+    (staging / MODEL_CARD_FILE).write_text(render_model_card(folder.config, metrics, provenance, config))
+    if out.exists():
+        shutil.rmtree(out)
+    staging.replace(out)
+    log.info("wrote %s (%s) in %.0f s", out, folder.config.model_id, sum(watch.stages.values()))
+    return TrainResult(model_dir=out, metrics=metrics, provenance=provenance)
+
+
+def training_summary(
+    fitted: FitResult, used: list[Example], available: list[Example], config: TrainConfig
+) -> dict[str, Any]:
+    return {
+        "steps": fitted.steps,
+        "seconds": round(fitted.seconds, 2),
+        "steps_per_second": round(fitted.steps_per_second, 4),
+        "windows_seen": fitted.windows_seen,
+        "train_conversations": len(used),
+        "train_conversations_available": len(available),
+        "train_windows": sum(len(e.windows) for e in used),
+        "mil_conversations": sum(e.mil for e in used),
+        "first_loss": fitted.losses[0] if fitted.losses else None,
+        "final_loss_mean_last_50": float(np.mean(fitted.losses[-50:])) if fitted.losses else None,
+    }
+
+
+def run_baselines(
+    config: TrainConfig,
+    base_dir: Path,
+    convs: dict[str, list[Conversation]],
+    realdev: dict[str, list[Conversation]],
+) -> dict[str, Any]:
+    """TF-IDF + logistic regression (training.baselines) and zero-shot similarity, at threshold 0.5."""
+    out: dict[str, Any] = {}
+    train = [c for s in config.data.train_splits for c in convs[s]]
+    eval_sets = {s: convs[s] for s in (*config.data.validation_splits, *config.data.test_splits)} | realdev
+    if config.baselines.tfidf:
+        from classifier.render import render_text
+        from training.baselines import fit_tfidf_baseline
+
+        pipeline = fit_tfidf_baseline(train)
+        out["tfidf_logreg"] = {
+            split: binary_metrics(
+                _labels(cs), pipeline.predict_proba([render_text(c) for c in cs])[:, 1], 0.5
+            )
+            for split, cs in eval_sets.items()
+        }
+    if config.baselines.zero_shot:
+        from training.zero_shot import ZeroShot
+
+        zero_shot = ZeroShot(base_dir, config.baselines.prototypes, batch_size=config.eval_batch_size)
+        cap = config.baselines.zero_shot_max_flows
+        result = {}
+        for split, cs in eval_sets.items():
+            sample = (
+                cs
+                if cap is None or len(cs) <= cap
+                else [cs[i] for i in _sample_indices(len(cs), cap, config.seed)]
+            )
+            result[split] = binary_metrics(_labels(sample), zero_shot.scores(sample), 0.5)
+        out["zero_shot"] = result
+    return out
+
+
+def _sample_indices(n: int, k: int, seed: int) -> list[int]:
+    return sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
+
+
+def write_plots(
+    out: Path,
+    scored: dict[str, tuple[np.ndarray, np.ndarray]],
+    config: TrainConfig,
+    threshold: float,
+    threshold_info: dict[str, Any],
+) -> None:
+    """Confusion matrix of the first test split, PR curves and reliability of validation and test splits."""
+    from training.plots import (
+        CONFUSION_FILE,
+        PR_FILE,
+        RELIABILITY_FILE,
+        plot_confusion,
+        plot_pr,
+        plot_reliability,
+    )
+
+    main_eval = [s for s in (*config.data.test_splits, *config.data.validation_splits) if s in scored]
+    curves = {s: scored[s] for s in (*config.data.validation_splits, *config.data.test_splits) if s in scored}
+    if main_eval:
+        y, s = scored[main_eval[0]]
+        plot_confusion(y, s, threshold, f"confusion matrix ({main_eval[0]})", out / CONFUSION_FILE)
+    point = None
+    if "validation_precision" in threshold_info:
+        point = (threshold_info["validation_precision"], threshold_info["validation_recall"])
+    plot_pr(curves, point, out / PR_FILE)
+    plot_reliability(curves, out / RELIABILITY_FILE, n_bins=config.calibration.ece_bins)
+
+
+def build_provenance(
+    config: TrainConfig,
+    entries: dict[str, list[ManifestEntry]],
+    started: datetime,
+    model_id: str,
+    base_dir: Path,
+) -> dict[str, Any]:
+    import onnxruntime
+    import sklearn
+    import tokenizers
+    import transformers
+
+    return {
+        "model_id": model_id,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git": git_state(),
+        "config_sha256": config.digest(),
+        "data_manifest": {"path": str(config.data.manifest), "sha256": manifest_digest(config.data.manifest)},
+        "data_files": [
+            {"path": e.listed_as, "sha256": e.sha256, "split": e.split, "exclusive_use": e.exclusive_use}
+            for split_entries in entries.values()
+            for e in split_entries
+        ],
+        "base_model": {
+            "package": config.base_model.distribution if config.base_model.path is None else None,
+            "version": config.base_model.installed_version(),
+            "name": config.base_model.name,
+            "path": str(base_dir),
+        },
+        "seed": config.seed,
+        "threads": config.threads,
+        "command": sys.argv,
+        "python": platform.python_version(),
+        "libraries": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
