@@ -1,5 +1,7 @@
 """Regenerate the data set's split files from the hand-written fragments (seeded, byte-reproducible).
 
+Writing into data/generated also rewrites data/manifest.json.
+
 python -m data.generate                       # uses data/generate.yaml
 python -m data.generate --fragments-root data/fragments/_dev --languages en de --output-dir /tmp/gen
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 from training.datagen.config import DEFAULT_CONFIG_PATH, load_config
 from training.datagen.engine import generate, summary, write_splits
 from training.datagen.fragments import FragmentError
+from training.datagen.manifest import write_manifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(result))
     for path in paths.values():
         print(f"wrote {path}")
-    print("now run: python -m data.manifest")
+    if config.output_dir.resolve() == (Path("data") / "generated").resolve():
+        print(f"wrote {write_manifest(Path('.'))}")
+    else:
+        print("output outside data/generated: data/manifest.json left unchanged")
     return 0
 
 

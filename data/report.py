@@ -104,6 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         f"- cross-split exact duplicates: {len(checks.cross_split_exact_duplicates(splits))}, "
         f"near-duplicates (3-gram Jaccard >= 0.7): {len(checks.cross_split_near_duplicates(splits))}"
     )
+    print("\n### Shape by label (train): what a structure-only model could use\n")
+    profiles = {
+        label: checks.label_profile([c for c in splits["train"] if c.label == label])
+        for label in ("business_support", "general_assistance")
+    }
+    keys = list(profiles["business_support"])
+    print(
+        table(
+            [[k, profiles["business_support"][k], profiles["general_assistance"][k]] for k in keys],
+            ["feature", "business_support", "general_assistance"],
+        )
+    )
+    print()
     div = checks.diversity(splits["train"])
     print("- train diversity: " + ", ".join(f"{k} {v:.3f}" for k, v in div.items()))
     return 0

@@ -54,7 +54,7 @@ def fit_tfidf_baseline(convs: Sequence[Conversation], config: BaselineConfig = B
     if len({c.label for c in labelled}) < 2:
         raise ValueError(
             f"the baseline needs both labels in its training data, "
-            f"found {sorted({c.label for c in labelled})}; "
+            f"found {sorted({str(c.label) for c in labelled})}; "
             "pass labelled conversations of both classes"
         )
     pipeline = Pipeline(

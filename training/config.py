@@ -171,6 +171,9 @@ class TrainConfig(_Strict):
     seed: int = Field(13, description="seeds torch, numpy, python and data order")
     threads: int = Field(2, ge=1, description="torch and onnxruntime intra-op threads")
     eval_batch_size: int = Field(32, ge=1, description="windows per inference batch")
+    eval_max_train_flows: int | None = Field(
+        1000, ge=1, description="training-split flows scored for metrics.json (a random sample; time budget)"
+    )
     threshold: ThresholdPolicy = ThresholdPolicy()
     calibration: CalibrationConfig = CalibrationConfig()
     quantization: QuantizationConfig = QuantizationConfig()

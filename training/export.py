@@ -74,6 +74,9 @@ def export_onnx(
             # aten::index over non-negative span indices.
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message=".*aten::index.*")
+            # The TorchScript exporter is deprecated upstream but is kept on purpose: see export_checked.
+            warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+            warnings.filterwarnings("ignore", message="The feature will be removed")
             if exporter == "legacy":
                 torch.onnx.export(
                     model,

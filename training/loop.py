@@ -11,7 +11,8 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,14 +56,21 @@ def examples_from_dataset(ds: Any) -> list[Example]:
     return [Example(**{k: cols[k][i] for k in fields}) for i in range(len(ds))]
 
 
-def set_determinism(seed: int, threads: int) -> None:
-    """Seed every generator and force deterministic kernels with a fixed thread count."""
+@contextmanager
+def deterministic(seed: int, threads: int) -> Iterator[None]:
+    """Seed every generator and force deterministic kernels with a fixed thread count; restore on exit."""
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.set_num_threads(previous[1])
 
 
 def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -> list[Example]:

@@ -11,7 +11,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 from tokenizers import Tokenizer
 
-from classifier.inference import Classifier
+from classifier.inference import Classifier, TurnLogits
 from classifier.model_config import (
     DEFAULT_ONNX_FILE,
     TOKENIZER_FILE,
@@ -60,12 +60,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def flow_logits(
-    onnx_path: Path, config: ModelConfig, tokenizer: Tokenizer, convs: Sequence[Conversation]
-) -> np.ndarray:
-    """Raw flow logits of ``convs`` scored by one ONNX file through the shipped inference code."""
-    clf = Classifier(onnx_path.parent, config, onnx_session(onnx_path), tokenizer)
-    return np.array([t.flow_logit for t in clf.turn_logits_many(convs)], dtype=np.float64)
+def score_flows(
+    onnx_path: Path, config: ModelConfig, tokenizer: Tokenizer, convs: Sequence[Conversation], threads: int
+) -> tuple[list[TurnLogits], float]:
+    """Raw turn/flow logits of ``convs`` scored by one ONNX file through the shipped inference code,
+    and the seconds it took (the speed measure of a graph)."""
+    clf = Classifier(onnx_path.parent, config, onnx_session(onnx_path, threads=threads), tokenizer)
+    clf.turn_logits_many(convs[:2])  # warm-up: the first run allocates
+    start = time.perf_counter()
+    raw = clf.turn_logits_many(convs)
+    return raw, time.perf_counter() - start
+
+
+def flow_array(raw: Sequence[TurnLogits]) -> np.ndarray:
+    return np.array([r.flow_logit for r in raw], dtype=np.float64)
 
 
 def predicted_labels(logits: np.ndarray, calibration: Calibration, threshold: float) -> np.ndarray:
@@ -117,21 +125,15 @@ def compare_int8(
     return result
 
 
-def _time_flows(
-    onnx_path: Path, config: ModelConfig, tokenizer: Tokenizer, convs: Sequence[Conversation]
-) -> float:
-    flow_logits(onnx_path, config, tokenizer, convs[:4])  # warm-up
-    start = time.perf_counter()
-    flow_logits(onnx_path, config, tokenizer, convs)
-    return time.perf_counter() - start
+Decide = Callable[[np.ndarray], tuple[Calibration, float]]
 
 
 @dataclass(frozen=True)
 class FolderResult:
     config: ModelConfig
     report: dict[str, Any]
-    fp32_logits: np.ndarray
-    shipped_logits: np.ndarray
+    fp32_raw: list[TurnLogits]  # check conversations scored by the fp32 graph
+    shipped_raw: list[TurnLogits]  # ... and by the shipped graph
 
 
 def write_model_folder(
@@ -145,18 +147,23 @@ def write_model_folder(
     model_name: str,
     check_convs: Sequence[Conversation],
     y_true: Sequence[int] | None = None,
+    decide: Decide | None = None,
     calibration: Calibration | None = None,
     threshold: float = 0.5,
     precision: str = "auto",
     rule: Int8Rule | None = None,
     exporters: Sequence[Exporter] = ("legacy", "dynamo"),
-    timing_flows: int = 200,
-    keep_fp32: bool = False,
+    selection_flows: int = 300,
+    threads: int = 1,
 ) -> FolderResult:
     """Export ``model``, quantise by measurement, and write model.onnx, tokenizer.json and scopeguard.json.
 
-    ``check_convs`` are the conversations used for export parity and int8 agreement (validation flows in a
-    real run); ``y_true`` (1 = general_assistance) adds the macro-F1 part of the int8 rule.
+    ``check_convs`` are the conversations of export parity and int8 agreement (validation flows in a real
+    run); ``y_true`` (1 = general_assistance) adds the macro-F1 part of the int8 rule. ``decide`` maps the
+    fp32 flow logits of ``check_convs`` to (calibration, threshold) — the real run fits them there, on the
+    graph that ships; without it ``calibration``/``threshold`` are used as given.
+    Every int8 variant (per_channel x reduce_range) is scored on the first ``selection_flows`` check flows;
+    the rule-passing variant closest to fp32 (speed breaks ties) is then checked on all of them.
     ``precision``: "auto" applies the rule, "int8"/"fp32" force a precision (recorded in the report).
     """
     if precision not in ("auto", "int8", "fp32"):
@@ -165,7 +172,6 @@ def write_model_folder(
         raise ValueError("write_model_folder needs check conversations for export parity")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    calibration = calibration or Calibration()
     rule = rule or Int8Rule()
     labels = np.asarray(y_true, dtype=int) if y_true is not None else None
 
@@ -173,7 +179,7 @@ def write_model_folder(
     tokenizer.no_padding()
     tokenizer.save(str(out / TOKENIZER_FILE))
     encoder = ConversationEncoder(tokenizer, render, special_tokens.cls_id, special_tokens.sep_id)
-    windows = [w for ws in encoder.encode_many(check_convs) for w in ws]
+    windows = [w for ws in encoder.encode_many(check_convs[:200]) for w in ws]
 
     with tempfile.TemporaryDirectory(prefix="scopeguard-export-", dir=out) as tmp:
         work = Path(tmp)
@@ -186,65 +192,84 @@ def write_model_folder(
             model_id=f"scopeguard-{model_name}-{RENDERING_VERSION}-{digest[:8]}",
             render=render,
             special_tokens=special_tokens,
-            calibration=calibration,
+            calibration=calibration or Calibration(),
             threshold=threshold,
             onnx_file=DEFAULT_ONNX_FILE,
             precision="fp32",
             base_model=base_model,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        fp32_logits = flow_logits(fp32_path, draft, tokenizer, check_convs)
-        timing = list(check_convs)[:timing_flows]
+        fp32_raw, fp32_seconds = score_flows(fp32_path, draft, tokenizer, check_convs, threads)
+        fp32_logits = flow_array(fp32_raw)
+        if decide is not None:
+            calibration, threshold = decide(fp32_logits)
+            draft = draft.model_copy(update={"calibration": calibration, "threshold": threshold})
+        calibration = draft.calibration
+        n_sel = min(selection_flows, len(check_convs))
+        selection = list(check_convs)[:n_sel]
         report: dict[str, Any] = {
             "exporters": export_report,
             "exporter": exported.exporter,
             "parity_max_abs_diff": exported.parity,
             "weights_sha256": digest,
-            "fp32_seconds": _time_flows(fp32_path, draft, tokenizer, timing),
-            "timing_flows": len(timing),
+            "fp32_seconds": fp32_seconds,
+            "check_flows": len(check_convs),
+            "selection_flows": n_sel,
             "int8_variants": [],
             "precision_requested": precision,
         }
-        chosen: tuple[Path, np.ndarray, dict[str, Any], tuple[float, float]] | None = None
+        chosen: tuple[Path, dict[str, Any], tuple[float, float]] | None = None
         if precision != "fp32":
+            sel_labels = labels[:n_sel] if labels is not None else None
             for per_channel, reduce_range in INT8_VARIANTS:
                 path = work / f"model.int8.pc{int(per_channel)}.rr{int(reduce_range)}.onnx"
                 quantize_int8(fp32_path, path, per_channel=per_channel, reduce_range=reduce_range)
-                logits = flow_logits(path, draft, tokenizer, check_convs)
-                result = compare_int8(fp32_logits, logits, labels, calibration, threshold, rule)
+                raw, seconds = score_flows(path, draft, tokenizer, selection, threads)
+                result = compare_int8(
+                    fp32_logits[:n_sel], flow_array(raw), sel_labels, calibration, draft.threshold, rule
+                )
                 result.update(
                     per_channel=per_channel,
                     reduce_range=reduce_range,
-                    seconds=_time_flows(path, draft, tokenizer, timing),
+                    seconds=seconds,
                     size_bytes=path.stat().st_size,
                 )
                 report["int8_variants"].append(result)
-                usable = result["passes"] or precision == "int8"
                 # Among variants the rule accepts, keep the one closest to fp32; speed breaks ties.
-                key = (result["mean_abs_flow_logit_diff"], result["seconds"])
-                if usable and (chosen is None or key < chosen[3]):
-                    chosen = (path, logits, result, key)
-        if chosen is None:
-            shipped, shipped_logits, shipped_precision = fp32_path, fp32_logits, "fp32"
-            report["precision_reason"] = (
-                "fp32 requested"
-                if precision == "fp32"
-                else "no int8 variant met the agreement rule: "
-                + " | ".join("; ".join(v["reasons"]) for v in report["int8_variants"])
-            )
+                key = (result["mean_abs_flow_logit_diff"], seconds)
+                if (result["passes"] or precision == "int8") and (chosen is None or key < chosen[2]):
+                    chosen = (path, result, key)
+        shipped_raw = fp32_raw
+        shipped_path = fp32_path
+        shipped_precision = "fp32"
+        if chosen is not None:
+            path, result, _ = chosen
+            int8_raw, int8_seconds = score_flows(path, draft, tokenizer, check_convs, threads)
+            full = compare_int8(fp32_logits, flow_array(int8_raw), labels, calibration, draft.threshold, rule)
+            full.update(per_channel=result["per_channel"], reduce_range=result["reduce_range"],
+                        seconds=int8_seconds, fp32_seconds=fp32_seconds)  # fmt: skip
+            report["int8_check"] = full
+            variant = f"int8 per_channel={result['per_channel']} reduce_range={result['reduce_range']}"
+            if full["passes"] or precision == "int8":
+                shipped_raw, shipped_path, shipped_precision = int8_raw, path, "int8"
+                report["precision_reason"] = f"{variant}: " + (
+                    "forced by config"
+                    if precision == "int8"
+                    else "meets the agreement rule on all check flows"
+                )
+            else:
+                report["precision_reason"] = f"{variant} failed on all check flows: " + "; ".join(
+                    full["reasons"]
+                )
+        elif precision == "fp32":
+            report["precision_reason"] = "fp32 requested by config"
         else:
-            shipped, shipped_logits, _, _ = chosen
-            shipped_precision = "int8"
-            report["precision_reason"] = (
-                f"int8 per_channel={chosen[2]['per_channel']} reduce_range={chosen[2]['reduce_range']}: "
-                + ("forced" if precision == "int8" else "meets the agreement rule")
+            report["precision_reason"] = "no int8 variant met the agreement rule: " + " | ".join(
+                "; ".join(v["reasons"]) for v in report["int8_variants"]
             )
         report["precision"] = shipped_precision
-        shutil.copyfile(shipped, out / DEFAULT_ONNX_FILE)
-        if keep_fp32 and shipped_precision == "int8":
-            shutil.copyfile(fp32_path, out / FP32_FILE)
-    config = draft.model_copy(update={"precision": shipped_precision})
-    config = ModelConfig.model_validate(config.to_dict())
+        shutil.copyfile(shipped_path, out / DEFAULT_ONNX_FILE)
+    config = ModelConfig.model_validate({**draft.to_dict(), "precision": shipped_precision})
     config.save(out)
     log.info("model folder %s: %s, %s", out, config.model_id, report["precision_reason"])
-    return FolderResult(config=config, report=report, fp32_logits=fp32_logits, shipped_logits=shipped_logits)
+    return FolderResult(config=config, report=report, fp32_raw=fp32_raw, shipped_raw=shipped_raw)

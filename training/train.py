@@ -51,10 +51,9 @@ from training.evaluate import binary_metrics, calibrated_scores, evaluate_flows,
 from training.loop import (
     Example,
     FitResult,
+    deterministic,
     examples_from_dataset,
     fit,
-    predict_turn_logits,
-    set_determinism,
     subsample,
 )
 from training.model import TurnScorer
@@ -163,9 +162,13 @@ def _progress_callback(config: TrainConfig, total_hint: int):
 
 def run_training(config: TrainConfig) -> TrainResult:
     """Run the whole pipeline of the module docstring and return the written model folder."""
+    with deterministic(config.seed, config.threads):
+        return _run(config)
+
+
+def _run(config: TrainConfig) -> TrainResult:
     watch = Stopwatch()
     started = datetime.now(UTC)
-    set_determinism(config.seed, config.threads)
     base_dir = config.base_model.locate()
     tokenizer = Tokenizer.from_file(str(base_dir / TOKENIZER_FILE))
     special = special_tokens_of(tokenizer)
@@ -174,9 +177,9 @@ def run_training(config: TrainConfig) -> TrainResult:
     convs, entries = load_splits(config)
     realdev = load_realdev(config.data.realdev_dir)
     encoded: dict[str, list[Example]] = {}
-    for split, split_convs in convs.items():
+    for split in config.data.train_splits:
         ds = encode_dataset(
-            split_convs,
+            convs[split],
             encoder,
             cache_dir=config.data.cache_dir,
             name=split,
@@ -187,7 +190,6 @@ def run_training(config: TrainConfig) -> TrainResult:
     train_examples = subsample(train_all, config.optim.max_train_windows, config.seed)
     val_split = config.data.validation_splits
     val_convs = [c for s in val_split for c in convs[s]]
-    val_examples = [e for s in val_split for e in encoded[s]]
     watch.lap("data")
 
     torch.manual_seed(config.seed)
@@ -198,22 +200,23 @@ def run_training(config: TrainConfig) -> TrainResult:
                      on_step=on_step)  # fmt: skip
     watch.lap("train")
 
-    val_raw = predict_turn_logits(
-        model, val_examples, pad_id=special.pad_id, batch_size=config.eval_batch_size
-    )
-    val_logits = np.array([r.flow_logit for r in val_raw])
     y_val = _labels(val_convs)
-    if config.calibration.method == "platt":
-        calibration, calibration_note = fit_platt(val_logits, y_val)
-    else:
-        calibration, calibration_note = Calibration(method="none"), None
-    threshold, threshold_info = choose_threshold(
-        y_val,
-        calibrated_scores(val_logits, calibration),
-        target_precision=config.threshold.target_precision,
-        fallback=config.threshold.fallback,
-    )
-    watch.lap("calibrate")
+    decision: dict[str, Any] = {}
+
+    def decide(val_logits: np.ndarray) -> tuple[Calibration, float]:
+        """Platt calibration and threshold fitted on the validation flow logits of the fp32 graph."""
+        if config.calibration.method == "platt":
+            calibration, note = fit_platt(val_logits, y_val)
+        else:
+            calibration, note = Calibration(method="none"), None
+        threshold, info = choose_threshold(
+            y_val,
+            calibrated_scores(val_logits, calibration),
+            target_precision=config.threshold.target_precision,
+            fallback=config.threshold.fallback,
+        )
+        decision.update(calibration=calibration, note=note, threshold=threshold, info=info)
+        return calibration, threshold
 
     out = Path(config.output_dir)
     staging = out.with_name(f".{out.name}.staging")
@@ -233,21 +236,32 @@ def run_training(config: TrainConfig) -> TrainResult:
         model_name=config.base_model.short_name,
         check_convs=val_convs,
         y_true=y_val,
-        calibration=calibration,
-        threshold=threshold,
+        decide=decide,
         precision=config.quantization.precision,
+        threads=config.threads,
         rule=Int8Rule(
             min_label_agreement=config.quantization.min_label_agreement,
             max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
         ),
     )
+    calibration, threshold, threshold_info = decision["calibration"], decision["threshold"], decision["info"]
     watch.lap("export")
 
     clf = Classifier.load(staging, threads=config.threads)
     splits_metrics: dict[str, Any] = {}
     scored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for split, split_convs in {**convs, **realdev}.items():
-        raw = clf.turn_logits_many(split_convs, batch_size=config.eval_batch_size)
+    eval_sets = {**convs, **realdev}
+    cap = config.eval_max_train_flows
+    for split in config.data.train_splits:
+        if cap is not None and len(eval_sets[split]) > cap:
+            eval_sets[split] = [
+                eval_sets[split][i] for i in _sample_indices(len(eval_sets[split]), cap, config.seed)
+            ]
+    for split, split_convs in eval_sets.items():
+        if split in val_split and len(val_split) == 1:
+            raw = folder.shipped_raw  # already scored by the shipped graph during the int8 check
+        else:
+            raw = clf.turn_logits_many(split_convs, batch_size=config.eval_batch_size)
         splits_metrics[split] = evaluate_flows(
             split_convs, raw, calibration, threshold, ece_bins=config.calibration.ece_bins
         )
@@ -268,7 +282,7 @@ def run_training(config: TrainConfig) -> TrainResult:
         "threshold_policy": threshold_info,
         "calibration": {
             **calibration.model_dump(),
-            "note": calibration_note,
+            "note": decision["note"],
             "validation_ece_before": splits_metrics[val_split[0]]["ece_uncalibrated"],
             "validation_ece_after": splits_metrics[val_split[0]]["overall"]["ece"],
         },

@@ -5,13 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from datagen_samples import write_lang_files
 
 from classifier.schema import Conversation
+from training.datagen import checks
 from training.datagen.config import SPLITS, load_config
 from training.datagen.engine import SPLIT_FILE
 from training.datagen.manifest import read_conversations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def write_lang():
+    """write_lang(root, common=..., domain=..., category=...) writes <root>/en/ with the tiny fragment set."""
+    return write_lang_files
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +43,8 @@ def generated() -> dict[str, list[Conversation]]:
 @pytest.fixture(scope="session")
 def all_generated(generated) -> list[Conversation]:
     return [c for convs in generated.values() for c in convs]
+
+
+@pytest.fixture(scope="session")
+def dataset_shares(all_generated) -> checks.Shares:
+    return checks.shares(all_generated)

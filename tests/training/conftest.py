@@ -18,8 +18,14 @@ BUSINESS = [
 ]
 GENERAL = [
     ("write me a poem about the sea", "Waves of silver, gulls that cry, the harbour sleeps beneath the sky."),
-    ("solve 3x + 5 = {n} for my homework", "Subtract 5 from both sides, then divide by 3: x = ({n} - 5) / 3."),
-    ("write python code to sort a list", "Use sorted(items) or items.sort(); for reverse order pass reverse=True."),
+    (
+        "solve 3x + 5 = {n} for my homework",
+        "Subtract 5 from both sides, then divide by 3: x = ({n} - 5) / 3.",
+    ),
+    (
+        "write python code to sort a list",
+        "Use sorted(items) or items.sort(); for reverse order pass reverse=True.",
+    ),
     ("translate good morning to french", "Good morning in French is bonjour."),
 ]
 DEFLECT = "Sorry, I can only help with orders, deliveries and returns. Anything about your order?"
@@ -33,11 +39,17 @@ def _conversation(i: int, kind: str, rng: random.Random) -> dict:
     turns = [{"role": "user", "text": b_user.format(n=n)}, {"role": "assistant", "text": b_bot.format(n=n)}]
     label = "business_support"
     if kind == "embedded":
-        turns += [{"role": "user", "text": g_user.format(n=n)}, {"role": "assistant", "text": g_bot.format(n=n)}]
+        turns += [
+            {"role": "user", "text": g_user.format(n=n)},
+            {"role": "assistant", "text": g_bot.format(n=n)},
+        ]
         meta.update(general_turns=[3], general_requests=[2])
         label = "general_assistance"
     elif kind == "unannotated":  # general flow without general_turns: learnt through the MIL loss
-        turns = [{"role": "user", "text": g_user.format(n=n)}, {"role": "assistant", "text": g_bot.format(n=n)}]
+        turns = [
+            {"role": "user", "text": g_user.format(n=n)},
+            {"role": "assistant", "text": g_bot.format(n=n)},
+        ]
         label = "general_assistance"
     elif kind == "deflection":
         turns += [{"role": "user", "text": g_user.format(n=n)}, {"role": "assistant", "text": DEFLECT}]
@@ -53,7 +65,13 @@ def _conversation(i: int, kind: str, rng: random.Random) -> dict:
         for key in ("general_turns", "general_requests"):
             if key in meta:
                 meta[key] = [t + 1 for t in meta[key]]
-    return {"id": f"syn-{i:04d}", "turns": turns, "label": label, "lang": rng.choice(["en", "de"]), "meta": meta}
+    return {
+        "id": f"syn-{i:04d}",
+        "turns": turns,
+        "label": label,
+        "lang": rng.choice(["en", "de"]),
+        "meta": meta,
+    }
 
 
 KINDS = ("business", "embedded", "unannotated", "deflection", "lone_general", "lone_business")
@@ -93,7 +111,9 @@ def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
     files = {
         "train": write_jsonl_gz(root / "data" / "train.jsonl.gz", synthetic_conversations(72, 0, 1)),
-        "validation": write_jsonl_gz(root / "data" / "validation.jsonl.gz", synthetic_conversations(36, 100, 2)),
+        "validation": write_jsonl_gz(
+            root / "data" / "validation.jsonl.gz", synthetic_conversations(36, 100, 2)
+        ),
         "test": write_jsonl_gz(root / "data" / "test.jsonl.gz", synthetic_conversations(36, 200, 3)),
     }
     write_manifest(root, files)
@@ -140,3 +160,13 @@ def make_tiny_train_config(root: Path, base: Path, out: Path, **overrides):
 def tiny_train_config():
     """Factory: ``tiny_train_config(data_root, base_dir, output_dir, **top_level_overrides)``."""
     return make_tiny_train_config
+
+
+@pytest.fixture(scope="session")
+def data_tools():
+    """Helpers to write synthetic data files and manifests: ``conversations``, ``write_gz``, ``manifest``."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        conversations=synthetic_conversations, write_gz=write_jsonl_gz, manifest=write_manifest
+    )

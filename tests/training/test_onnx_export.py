@@ -67,7 +67,7 @@ def test_fp32_onnx_matches_torch_on_padded_batches(tiny_parts, fp32_path):
 
 
 def test_padding_does_not_change_a_windows_logits(tiny_parts, fp32_path):
-    model, special, windows = tiny_parts
+    _, special, windows = tiny_parts
     short, long = min(windows, key=len), max(windows, key=len)
     session = onnx_session(fp32_path)
     alone = onnx_token_logits(session, *pad_windows([short], special.pad_id))[0]
@@ -133,3 +133,11 @@ def test_tiny_model_is_deterministic(tmp_path):
     assert initializer_digest(a / "model.onnx") == initializer_digest(b / "model.onnx")
     assert initializer_digest(a / "model.onnx") != initializer_digest(c / "model.onnx")
     assert ModelConfig.load(a).model_id == ModelConfig.load(b).model_id
+
+
+def test_saved_scorer_reloads_with_identical_logits(tiny_parts, tmp_path):
+    model, special, windows = tiny_parts
+    model.save(tmp_path / "scorer")
+    again = TurnScorer.load(tmp_path / "scorer").eval()
+    ids, mask = pad_windows(windows[:4], special.pad_id)
+    np.testing.assert_array_equal(torch_token_logits(again, ids, mask), torch_token_logits(model, ids, mask))

@@ -14,6 +14,10 @@ from training.export import initializer_digest
 from training.train import run_training
 
 # Wall-clock and environment dependent entries: everything else in metrics.json must be reproducible.
+EXPECTED_FILES = (
+    *("model.onnx", "tokenizer.json", "scopeguard.json", "metrics.json", "provenance.json", "MODEL_CARD.md"),
+    *("config.yaml", "confusion_matrix.png", "pr_curve.png", "reliability.png"),
+)
 VOLATILE = {"seconds", "fp32_seconds", "timings_seconds", "steps_per_second", "created"}
 
 
@@ -37,8 +41,7 @@ def two_runs(synthetic_data, tiny_base, tiny_train_config, tmp_path_factory):
 def test_run_writes_a_complete_model_folder(two_runs):
     result = two_runs[0]
     folder = result.model_dir
-    for name in ("model.onnx", "tokenizer.json", "scopeguard.json", "metrics.json", "provenance.json",
-                 "MODEL_CARD.md", "config.yaml", "confusion_matrix.png", "pr_curve.png", "reliability.png"):  # fmt: skip
+    for name in EXPECTED_FILES:
         assert (folder / name).is_file(), name
     config = ModelConfig.load(folder)
     assert config.model_id.startswith("scopeguard-tiny-r1-")

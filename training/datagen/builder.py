@@ -11,8 +11,11 @@ import random
 from dataclasses import dataclass, field
 
 from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
-from training.datagen.realism import Persona, split_message, style_bot, style_user
+from training.datagen.realism import Persona, frame_request, split_message, style_bot, style_user
 from training.datagen.slots import SlotFiller
+
+SHORT_REPLY, LONG_REPLY = 60, 400
+REDRAW_SHORT_GENERAL, REDRAW_LONG_BUSINESS = 0.6, 0.4
 
 
 @dataclass
@@ -36,9 +39,18 @@ class ConversationBuilder:
 
     # --- raw turns -------------------------------------------------------------------------------
     def user(
-        self, text: str, *, general: bool = False, styled: bool = True, force_split: bool = False
+        self,
+        text: str,
+        *,
+        general: bool = False,
+        styled: bool = True,
+        force_split: bool = False,
+        request: bool = False,
     ) -> None:
+        """Append a user message (styled by the persona; `request`: a family's opening request)."""
         text = self.slots.fill(text)
+        if request and self.persona.frame_rate and self.rng.random() < self.persona.frame_rate:
+            text = frame_request(text, self.lang, self.rng)
         parts = style_user(text, self.persona, self.lang, self.rng) if styled else [text]
         if force_split and len(parts) == 1:
             parts = split_message(parts[0], self.rng)
@@ -74,49 +86,82 @@ class ConversationBuilder:
         self.glue.append(line.uid)
         return line.text
 
+    def business_capacity(self) -> int:
+        """Exchanges this domain's pool can fill without repeating a family (requests plus followups)."""
+        return sum(1 + len(f.followups) for f in self.domain.families)
+
     def use_family(self, uid: str) -> None:
         if uid not in self.families:
             self.families.append(uid)
 
     def business_families(self, count: int, kind: str | None = None) -> list[BusinessFamily]:
-        """`count` distinct families of this domain (repeats only when the pool is smaller)."""
-        pool = [f for f in self.domain.families if kind is None or f.kind == kind] or list(
-            self.domain.families
-        )
-        picked = self.rng.sample(pool, min(count, len(pool)))
-        while len(picked) < count:
-            picked.append(self.rng.choice(pool))
-        return picked
+        """Up to `count` distinct families of this domain not used yet in this conversation.
 
-    def general_family(self, exclude_categories: tuple[str, ...] = ()) -> GeneralFamily:
+        Fewer when the pool is smaller: a conversation never repeats a family."""
+        pool = [f for f in self.domain.families if kind is None or f.kind == kind]
+        pool = pool or list(self.domain.families)
+        fresh = [f for f in pool if f.uid not in self.families] or pool
+        return self.rng.sample(fresh, min(count, len(fresh)))
+
+    def general_family(
+        self, category: str | None = None, exclude_categories: tuple[str, ...] = ()
+    ) -> GeneralFamily:
+        """A general family not used yet in this conversation, from `category` while it has one left."""
         cats = [c for k, c in sorted(self.fragments.categories.items()) if k not in exclude_categories]
         cats = cats or list(self.fragments.categories.values())
-        weights = [len(c.families) for c in cats]
-        category = self.rng.choices(cats, weights=weights)[0]
-        return self.rng.choice(category.families)
+        if category is not None and category in self.fragments.categories:
+            wanted = self.fragments.categories[category]
+            if any(f.uid not in self.families for f in wanted.families):
+                cats = [wanted]
+        fresh = [[f for f in c.families if f.uid not in self.families] for c in cats]
+        if not any(fresh):
+            fresh = [list(c.families) for c in cats]
+        options = [fams for fams in fresh if fams]
+        families = self.rng.choices(options, weights=[len(f) for f in options])[0]
+        return self.rng.choice(families)
+
+    def reply(self, options: tuple[str, ...], *, general: bool) -> str:
+        """One of a family's bot replies, nudged so reply lengths match across labels.
+
+        The fragments carry more one-line general answers and more very long business explanations
+        than the other label (by the writing brief's design); left as is, "short reply" would lean
+        general. A short general pick or a very long business pick is sometimes redrawn among the
+        family's other replies.
+        """
+        choice = self.rng.choice(options)
+        if general and len(choice) < SHORT_REPLY and self.rng.random() < REDRAW_SHORT_GENERAL:
+            longer = [o for o in options if len(o) >= SHORT_REPLY]
+            choice = self.rng.choice(longer) if longer else choice
+        elif not general and len(choice) > LONG_REPLY and self.rng.random() < REDRAW_LONG_BUSINESS:
+            shorter = [o for o in options if len(o) <= LONG_REPLY]
+            choice = self.rng.choice(shorter) if shorter else choice
+        return choice
 
     # --- exchanges -------------------------------------------------------------------------------
     def followups(self, family_followups: tuple[Exchange, ...], limit: int, *, general: bool) -> int:
         used = 0
         for ex in family_followups[:limit]:
             self.user(self.rng.choice(ex.user), general=general)
-            self.bot(self.rng.choice(ex.bot), general=general)
+            self.bot(self.reply(ex.bot, general=general), general=general)
             used += 1
         return used
 
     def business_exchange(self, family: BusinessFamily, max_units: int) -> int:
         """A business request and its answer, plus up to max_units-1 followups; returns units used."""
         self.use_family(family.uid)
-        self.user(self.rng.choice(family.user))
-        self.bot(self.rng.choice(family.bot))
+        self.user(self.rng.choice(family.user), request=True)
+        self.bot(self.reply(family.bot, general=False))
         return 1 + self.followups(family.followups, max(0, max_units - 1), general=False)
 
     def general_request(self, family: GeneralFamily) -> None:
         self.use_family(family.uid)
-        self.user(self.rng.choice(family.user), general=True)
+        self.user(self.rng.choice(family.user), general=True, request=True)
 
     def general_answer(self, family: GeneralFamily, prefix: str = "") -> None:
-        self.bot(prefix + self.rng.choice(family.bot), general=True)
+        answer = self.reply(family.bot, general=True)
+        if prefix:  # fragment lines are stripped: the comply prefix needs its separator back
+            answer = f"{prefix}{self.rng.choice((' ', ' ', chr(10)))}{answer}"
+        self.bot(answer, general=True)
 
     def general_exchange(self, family: GeneralFamily, max_units: int) -> int:
         self.general_request(family)

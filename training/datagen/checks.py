@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -176,8 +177,8 @@ def shares(convs: Sequence[Conversation]) -> Shares:
     top_glue = glue.most_common(1)[0] if glue else ("", 0)
     return Shares(
         total=n,
-        labels={k: v / n for k, v in labels.items()},
-        langs={k: v / n for k, v in langs.items()},
+        labels={str(k): v / n for k, v in labels.items()},
+        langs={str(k): v / n for k, v in langs.items()},
         domains=len({c.meta.get("domain") for c in convs}),
         general_categories=len(categories),
         deflection_in_business=flows_b["deflection"] / max(len(business), 1),
@@ -222,3 +223,42 @@ def meta_problems(conv: Conversation) -> list[str]:
     if conv.label == POSITIVE_LABEL and not meta.get("general_requests"):
         problems.append(f"{conv.id}: general_assistance without general_requests")
     return problems
+
+
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
+_LIST_LINE = re.compile(r"^\s*([-*•]|\d+[.)])\s", re.M)
+
+
+def label_profile(convs: Sequence[Conversation]) -> dict[str, float]:
+    """Shape of the conversations of one label: the numbers a structure shortcut would use."""
+    bots = [t.text for c in convs for t in c.turns if t.role == "assistant"]
+    users = [t.text for c in convs for t in c.turns if t.role == "user"]
+
+    def share(items: Sequence[Any], predicate: Callable[[Any], bool]) -> float:
+        return round(sum(map(predicate, items)) / max(len(items), 1), 3)
+
+    def median(values: list[int]) -> float:
+        return float(np.median(values)) if values else 0.0
+
+    return {
+        "turns (mean)": round(float(np.mean([len(c.turns) for c in convs])), 2),
+        "user turns (mean)": round(
+            float(np.mean([sum(t.role == "user" for t in c.turns) for c in convs])), 2
+        ),
+        "bot turns (mean)": round(
+            float(np.mean([sum(t.role == "assistant" for t in c.turns) for c in convs])), 2
+        ),
+        "user chars (median)": median([len(u) for u in users]),
+        "bot chars (median)": median([len(b) for b in bots]),
+        "bot reply < 60 chars": share(bots, lambda b: len(b) < 60),
+        "bot reply > 400 chars": share(bots, lambda b: len(b) > 400),
+        "bot reply with emoji": share(bots, lambda b: bool(_EMOJI.search(b))),
+        "bot reply with list": share(bots, lambda b: bool(_LIST_LINE.search(b))),
+        "user msg with emoji": share(users, lambda u: bool(_EMOJI.search(u))),
+        "user msg with ?": share(users, lambda u: "?" in u),
+        "user msg all lowercase": share(users, str.islower),
+        "ends with user message": share([c.turns[-1].role for c in convs], lambda r: r == "user"),
+        "no bot reply": share(convs, lambda c: not c.has_bot_reply),
+        "has system turn": share(convs, lambda c: c.turns[0].role == "system"),
+        "has agent turn": share(convs, lambda c: any(t.role == "agent" for t in c.turns)),
+    }

@@ -32,7 +32,7 @@ from training.datagen.flows import (
     merge_greeting,
     opening,
 )
-from training.datagen.fragments import LanguageFragments, load_fragments_strict
+from training.datagen.fragments import Domain, LanguageFragments, load_fragments_strict
 from training.datagen.pools import PoolReport, build_pools
 from training.datagen.realism import Persona
 from training.datagen.slots import SlotFiller
@@ -99,12 +99,12 @@ def _timestamps(turns: list[dict], rng: random.Random) -> None:
         previous = role
 
 
-def _pick_domain(pool: LanguageFragments, rng: random.Random):
+def _pick_domain(pool: LanguageFragments, rng: random.Random) -> Domain:
     domains = [pool.domains[k] for k in sorted(pool.domains)]
     return rng.choices(domains, weights=[len(d.families) for d in domains])[0]
 
 
-def compose(pool: LanguageFragments, flow: str, variant: str, rng: random.Random, max_turns: int) -> dict:
+def compose(pool: LanguageFragments, flow: str, variant: str, rng: random.Random) -> dict:
     """One conversation record (without id) of the given flow and variant from the pool."""
     domain = _pick_domain(pool, rng)
     business = rng.choice(domain.businesses)
@@ -112,14 +112,17 @@ def compose(pool: LanguageFragments, flow: str, variant: str, rng: random.Random
     skeleton = Skeleton.draw(rng)
     slots = SlotFiller(rng, pool.lang, business, domain.products, domain.plans)
     b = ConversationBuilder(rng, pool, domain, business, persona, slots)
+    # Every flow is capped by what the domain's pool can fill, so a small pool (validation, test)
+    # shortens conversations of both labels alike.
+    units = min(skeleton.units, b.business_capacity())
     if flow in LONE_FLOWS:
         if skeleton.system and domain.system:
             b.system(rng.choice(domain.system))
-        category = FLOWS[flow](b, skeleton.units, variant)
+        category = FLOWS[flow](b, units, variant)
     else:
         prefix = opening(b, skeleton)
         first = len(b.turns)
-        category = FLOWS[flow](b, skeleton.units, variant)
+        category = FLOWS[flow](b, units, variant)
         if prefix is not None:
             merge_greeting(
                 b, next(i for i in range(first, len(b.turns)) if b.turns[i]["role"] == "user"), prefix
@@ -176,7 +179,7 @@ def generate_split(
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
             variant = rng.choice(allowed_variants(flow, split, config))
-            record = compose(pools[lang], flow, variant, rng, config.max_turns)
+            record = compose(pools[lang], flow, variant, rng)
             key = text_key(record["turns"])
             if len(record["turns"]) <= config.max_turns and key not in seen:
                 break

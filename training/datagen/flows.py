@@ -5,7 +5,8 @@ exchanges, system turn, greetings, closing, handover, fallback, unanswered last 
 Then a *flow* fills the core. Mirrored flows share structure and differ only in what the bot does:
 ``deflection`` (bot declines the general request -> business_support) and ``embedded`` (bot performs it
 -> general_assistance) use the same positions and variants; ``lone_business`` and ``lone_general`` the
-same user-only shapes. Each flow returns (variant, category).
+same user-only shapes. Each flow returns the general category (docs/POLICY.md section 3: the one
+performed, for deflections the one requested; None for plain business flows).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from training.datagen.builder import ConversationBuilder
+from training.datagen.realism import NUDGES
 
 BUSINESS = "business_support"
 GENERAL = "general_assistance"
@@ -68,22 +71,27 @@ class Skeleton:
         )
 
 
-def _business_units(
-    b: ConversationBuilder, units: int, kind: str | None = None, *, followups: bool = True
-) -> list[Callable[[], int]]:
-    """Closures that each add one business family (sometimes with a followup)."""
-    families = b.business_families(max(units, 1), kind)
-    return [
-        lambda f=f: b.business_exchange(f, 1 + (followups and b.rng.random() < 0.4)) for f in families[:units]
-    ]
+def _business_units(b: ConversationBuilder, units: int, kind: str | None = None) -> list[Callable[[], int]]:
+    """Closures adding `units` business exchanges: distinct families, some continued by their followups.
 
-
-def _run(units: list[Callable[[], int]], budget: int) -> None:
-    used = 0
-    for unit in units:
-        if used >= budget:
+    Fewer when the pool runs out (a conversation never repeats a family)."""
+    if units <= 0:
+        return []
+    pool = b.business_families(units, kind)
+    if not pool:
+        return []
+    k = max(1, min(len(pool), round(units * b.rng.uniform(0.55, 1.0))))
+    chosen, alloc = pool[:k], [1] * k
+    for _ in range(units - k):
+        open_ = [i for i, f in enumerate(chosen) if alloc[i] - 1 < len(f.followups)]
+        if open_:
+            alloc[b.rng.choice(open_)] += 1
+        elif len(chosen) < len(pool):
+            chosen.append(pool[len(chosen)])
+            alloc.append(1)
+        else:
             break
-        used += unit()
+    return [partial(b.business_exchange, f, n) for f, n in zip(chosen, alloc, strict=True)]
 
 
 def _position(rng: random.Random, variant: str, units: int) -> int:
@@ -99,9 +107,9 @@ def _position(rng: random.Random, variant: str, units: int) -> int:
 def _mixed(b: ConversationBuilder, units: int, variant: str, general_units: list[Callable[[], int]]) -> None:
     """Business exchanges with the general units inserted at the variant's position(s)."""
     if variant == "one_among_many":
-        units = b.rng.randint(10, 13)
+        units = min(b.rng.randint(10, 13), b.business_capacity() + len(general_units))
     units = max(units, len(general_units))
-    business = _business_units(b, units - len(general_units), followups=variant != "one_among_many")
+    business = _business_units(b, units - len(general_units))
     pos = _position(b.rng, variant, units)
     plan: list[Callable[[], int]] = list(business)
     for offset, unit in enumerate(general_units):
@@ -110,7 +118,7 @@ def _mixed(b: ConversationBuilder, units: int, variant: str, general_units: list
         unit()
 
 
-def flow_business(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_business(b: ConversationBuilder, units: int, variant: str) -> str | None:
     if variant == "single_family":
         families = b.business_families(units)
         used = b.business_exchange(families[0], units)
@@ -120,8 +128,9 @@ def flow_business(b: ConversationBuilder, units: int, variant: str) -> str:
                 break
             used += b.business_exchange(family, units - used)
     else:
-        _run(_business_units(b, units), units)
-    return "support_exchange"
+        for unit in _business_units(b, units):
+            unit()
+    return None
 
 
 def _general_variant_units(
@@ -145,19 +154,19 @@ def _general_variant_units(
     return [lambda: b.deflection(first)], first.category
 
 
-def flow_deflection(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_deflection(b: ConversationBuilder, units: int, variant: str) -> str | None:
     general_units, category = _general_variant_units(b, variant, perform=False)
     _mixed(b, units, variant, general_units)
     return category
 
 
-def flow_embedded(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_embedded(b: ConversationBuilder, units: int, variant: str) -> str | None:
     general_units, category = _general_variant_units(b, variant, perform=True)
     _mixed(b, units, variant, general_units)
     return category
 
 
-def flow_smalltalk_explanation(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_smalltalk_explanation(b: ConversationBuilder, units: int, variant: str) -> str | None:
     special: list[Callable[[], int]] = []
     if variant in ("explanation", "smalltalk_and_explanation"):
         special += _business_units(b, 1, kind="explanation")
@@ -167,19 +176,16 @@ def flow_smalltalk_explanation(b: ConversationBuilder, units: int, variant: str)
     b.rng.shuffle(plan)
     for unit in plan:  # all run: the small talk / explanation must never be cut off
         unit()
-    return {"smalltalk": "small_talk", "explanation": "service_explanation"}.get(
-        variant, "small_talk_and_explanation"
-    )
+    return None
 
 
-def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str | None:
     first = b.general_family()
     if variant == "single_task" or units == 1:
         used = b.general_exchange(first, units)
         # a family with few followups: the user moves on to another task of the same category
         while used < units:
-            cat = b.fragments.categories[first.category]
-            used += b.general_exchange(b.rng.choice(cat.families), units - used)
+            used += b.general_exchange(b.general_family(category=first.category), units - used)
         return first.category
     used = b.general_exchange(first, b.rng.randint(1, 2))
     while used < units:
@@ -187,7 +193,7 @@ def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str:
     return first.category
 
 
-def _lone(b: ConversationBuilder, variant: str, general: bool) -> str:
+def _lone(b: ConversationBuilder, variant: str, general: bool) -> str | None:
     if general:
         family = b.general_family()
         b.use_family(family.uid)
@@ -195,35 +201,35 @@ def _lone(b: ConversationBuilder, variant: str, general: bool) -> str:
     else:
         family_b = b.business_families(1)[0]
         b.use_family(family_b.uid)
-        request, category = b.rng.choice(family_b.user), "lone_request"
+        request, category = b.rng.choice(family_b.user), None
     b.lone_general = general
     if variant == "greeting_then_request":
         b.user(b.pick_glue("greetings_user"))
-        b.user(request, general=general)
+        b.user(request, general=general, request=True)
     elif variant == "request_split":
-        b.user(request, general=general, force_split=True)
+        b.user(request, general=general, force_split=True, request=True)
     elif variant == "request_media":
         media = b.pick_glue("media_user")
         if b.rng.random() < 0.5:
             b.user(media, styled=False)
-            b.user(request, general=general)
+            b.user(request, general=general, request=True)
         else:
-            b.user(request, general=general)
+            b.user(request, general=general, request=True)
             b.user(media, styled=False)
     else:
-        b.user(request, general=general)
+        b.user(request, general=general, request=True)
     return category
 
 
-def flow_lone_business(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_lone_business(b: ConversationBuilder, units: int, variant: str) -> str | None:
     return _lone(b, variant, general=False)
 
 
-def flow_lone_general(b: ConversationBuilder, units: int, variant: str) -> str:
+def flow_lone_general(b: ConversationBuilder, units: int, variant: str) -> str | None:
     return _lone(b, variant, general=True)
 
 
-FLOWS: dict[str, Callable[[ConversationBuilder, int, str], str]] = {
+FLOWS: dict[str, Callable[[ConversationBuilder, int, str], str | None]] = {
     "business": flow_business,
     "deflection": flow_deflection,
     "smalltalk_explanation": flow_smalltalk_explanation,
@@ -274,13 +280,13 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
         if kind == "business":
             family = b.business_families(1)[0]
             b.use_family(family.uid)
-            b.user(b.rng.choice(family.user))
+            b.user(b.rng.choice(family.user), request=True)
         elif kind == "general":
             b.general_request(b.general_family())
         elif kind == "media":
             b.user(b.pick_glue("media_user"), styled=False)
         else:
-            b.user(b.pick_glue("greetings_user"))
+            b.user(b.rng.choice(NUDGES[b.lang]))
         return
     if sk.closing:
         b.user(b.pick_glue("closings_user"))

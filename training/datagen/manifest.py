@@ -9,14 +9,14 @@ Training reads only files that the manifest lists with a matching sha256 and ``e
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from classifier.schema import Conversation, RecordError, parse_conversation
+from classifier import readers
+from classifier.schema import Conversation, RecordError
 from training.datagen.config import SPLITS, load_config
 from training.datagen.engine import SPLIT_FILE
 
@@ -42,18 +42,15 @@ def sha256_file(path: Path) -> str:
 
 
 def read_conversations(path: Path, source: str | None = None) -> Iterator[Conversation]:
-    """Schema-v1 conversations of a .jsonl or .jsonl.gz file; a bad record raises RecordError."""
-    source = source or str(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(source, line_no, None, f"not valid JSON: {exc.msg}") from None
-            yield parse_conversation(obj, source=source, line=line_no)
+    """Schema-v1 conversations of a .jsonl or .jsonl.gz file (classifier.readers); a bad record raises.
+
+    Data files must be clean: unlike batch scoring, one unusable record stops the run, named by file,
+    line and id (`source` replaces the path in messages).
+    """
+    for item in readers.read_conversations(path, format="jsonl"):
+        if isinstance(item, RecordError):
+            raise RecordError(source or item.source, item.line, item.record_id, item.problem)
+        yield item.conversation
 
 
 def _counts(convs: list[Conversation]) -> dict[str, dict[str, int]]:

@@ -2,8 +2,14 @@
 
 Each split composes its conversations only from its own pool, so no fragment family (and no glue
 line, where the list is long enough) is seen by two splits. The heldout pool also owns whole domains
-and general categories. Assignment is by a stable hash of the item's id, so adding families to a file
-moves no existing family to another split.
+and general categories.
+
+Families are not spread thinly (one per domain per split would make every long validation
+conversation repeat its one family); instead, per language, every domain and category is paired
+with one non-train split in turn (validation, test, heldout, validation, ...), which gets the
+non-train share of its families (30% by default: 3 of 10) while train keeps the rest. Every
+non-train split so gets about its share of all families, in a third of the domains per language
+(rotating over languages, so all domains appear). Order is by a stable hash of the ids.
 """
 
 from __future__ import annotations
@@ -48,6 +54,17 @@ def _assign(
     return partition(uids, shares, seed, splits)
 
 
+def paired_splits(keys: list[str], lang: str, seed: int, others: tuple[str, ...]) -> dict[str, str]:
+    """Each key (domain or category) -> the non-train split that gets a share of its families."""
+    ordered = sorted(keys, key=lambda k: _order_key(seed, f"{lang}/{k}"))
+    return {key: others[i % len(others)] for i, key in enumerate(ordered)}
+
+
+def _pair_shares(shares: dict[str, float], paired: str) -> dict[str, float]:
+    """train keeps its share; the paired split gets all non-train shares (so splits balance overall)."""
+    return {"train": shares["train"], paired: 1 - shares["train"]}
+
+
 @dataclass(frozen=True)
 class PoolReport:
     shared_lists: tuple[str, ...]  # glue lists too short to partition (shared by all splits)
@@ -61,22 +78,39 @@ def build_pools(
     shared: list[str] = []
     seed, shares = config.seed, config.family_shares
     for lang, frag in fragments.items():
+        others = SPLITS[1:]
+        open_domains = [k for k in sorted(frag.domains) if k not in config.heldout_domains]
+        domain_pair = paired_splits(open_domains, lang, seed, others)
         domains: dict[str, dict[str, Domain]] = {s: {} for s in SPLITS}
         for key, dom in frag.domains.items():
-            splits = ("heldout",) if key in config.heldout_domains else SPLITS
-            owner = _assign([f.uid for f in dom.families], shares, seed, splits, shared_if_short=False)
+            splits = ("heldout",) if key in config.heldout_domains else ("train", domain_pair[key])
+            owner = _assign(
+                [f.uid for f in dom.families],
+                _pair_shares(shares, splits[-1]),
+                seed,
+                splits,
+                shared_if_short=False,
+            )
             for split, uids in owner.items():
                 fams = tuple(f for f in dom.families if f.uid in uids)
                 if fams:
                     domains[split][key] = replace(dom, families=fams)
+        open_categories = [k for k in sorted(frag.categories) if k not in config.heldout_categories]
+        category_pair = paired_splits(open_categories, lang, seed, others)
         categories: dict[str, dict[str, Category]] = {s: {} for s in SPLITS}
         for key, cat in frag.categories.items():
-            splits = ("heldout",) if key in config.heldout_categories else SPLITS
-            owner = _assign([f.uid for f in cat.families], shares, seed, splits, shared_if_short=False)
+            splits = ("heldout",) if key in config.heldout_categories else ("train", category_pair[key])
+            owner = _assign(
+                [f.uid for f in cat.families],
+                _pair_shares(shares, splits[-1]),
+                seed,
+                splits,
+                shared_if_short=False,
+            )
             for split, uids in owner.items():
-                fams = tuple(f for f in cat.families if f.uid in uids)
-                if fams:
-                    categories[split][key] = replace(cat, families=fams)
+                general = tuple(f for f in cat.families if f.uid in uids)
+                if general:
+                    categories[split][key] = replace(cat, families=general)
         glue_lists: dict[str, dict[str, tuple]] = {s: {} for s in SPLITS}
         for name, lines in frag.glue.lists.items():
             owner = _assign([g.uid for g in lines], shares, seed, SPLITS, shared_if_short=True)

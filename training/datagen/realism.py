@@ -38,6 +38,60 @@ FILLERS: dict[str, tuple[str, ...]] = {
     "pt-BR": ("e", "tipo", "aí", "daí", "então"),
     "es": ("y", "o sea", "pues", "y luego", "este"),
 }
+# How some customers wrap any request, business or general alike (a label-free habit; {x} = the request).
+FRAMES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "hi, {x}",
+        "sorry to bother you, {x}",
+        "I need some help. {x}",
+        "{x} please",
+        "{x}, thanks in advance",
+        "Hello! {x}",
+        "ok so {x}",
+        "good evening, {x}",
+        "hey there, {x}",
+    ),
+    "de": (
+        "Hallo, {x}",
+        "Entschuldigung, {x}",
+        "ich brauche Hilfe. {x}",
+        "{x} bitte",
+        "{x}, danke im Voraus",
+        "Guten Abend! {x}",
+        "also {x}",
+        "hey, {x}",
+        "Moin, {x}",
+    ),
+    "pt-BR": (
+        "oi, {x}",
+        "desculpa incomodar, {x}",
+        "preciso de ajuda. {x}",
+        "{x} por favor",
+        "{x}, desde já obrigado",
+        "boa tarde! {x}",
+        "então, {x}",
+        "olá! {x}",
+        "opa, {x}",
+    ),
+    "es": (
+        "hola, {x}",
+        "perdona la molestia, {x}",
+        "necesito ayuda. {x}",
+        "{x} porfa",
+        "{x}, gracias de antemano",
+        "buenas tardes! {x}",
+        "oye, {x}",
+        "buenas, {x}",
+        "hola qué tal, {x}",
+    ),
+}
+# A customer chasing an unanswered conversation.
+NUDGES: dict[str, tuple[str, ...]] = {
+    "en": ("hello?", "??", "anyone there?", "hellooo", "hi??", "are you still there"),
+    "de": ("hallo?", "??", "ist da jemand?", "hallooo", "hallo??", "noch da?"),
+    "pt-BR": ("oi?", "??", "alguém aí?", "alo", "oiii??", "ainda tá aí?"),
+    "es": ("hola?", "??", "hay alguien?", "holaa", "hola??", "sigues ahí?"),
+}
 QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS: dict[str, str] = {}
 for _row_i, _row in enumerate(QWERTY_ROWS):
@@ -52,6 +106,7 @@ class Persona:
     """How one customer types and how this business's bot formats its messages."""
 
     lowercase: bool
+    autocapitalize: bool  # a phone keyboard capitalising the first letter of every message
     strip_accents: bool
     typo_rate: float
     emoji_rate: float
@@ -60,13 +115,16 @@ class Persona:
     voice_rate: float  # chance a message is a voice-to-text run-on
     media_rate: float
     link_rate: float  # chance a message carries a pasted link
+    frame_rate: float  # chance a request is wrapped in one of the language's FRAMES
     bot_whatsapp_markdown: bool  # **bold** -> *bold*
     bot_split_rate: float  # chance a long bot reply is sent as two messages
 
     @classmethod
     def draw(cls, rng: random.Random, lang: str) -> Persona:
+        lowercase = rng.random() < 0.35
         return cls(
-            lowercase=rng.random() < 0.35,
+            lowercase=lowercase,
+            autocapitalize=not lowercase and rng.random() < 0.55,
             strip_accents=lang != "en" and rng.random() < 0.3,
             typo_rate=rng.choice((0.0, 0.0, 0.01, 0.03, 0.06)),
             emoji_rate=rng.choice((0.0, 0.05, 0.15, 0.3)),
@@ -75,6 +133,7 @@ class Persona:
             voice_rate=rng.choice((0.0, 0.0, 0.0, 0.15)),
             media_rate=rng.choice((0.0, 0.0, 0.05, 0.1)),
             link_rate=rng.choice((0.0, 0.0, 0.0, 0.04)),
+            frame_rate=rng.choice((0.0, 0.0, 0.15, 0.3)),
             bot_whatsapp_markdown=rng.random() < 0.5,
             bot_split_rate=rng.choice((0.0, 0.0, 0.15)),
         )
@@ -135,6 +194,15 @@ def split_message(text: str, rng: random.Random) -> list[str]:
     return [text]
 
 
+def frame_request(text: str, lang: str, rng: random.Random) -> str:
+    frame = rng.choice(FRAMES[lang])
+    if frame.startswith("{x}"):
+        return frame.replace("{x}", text.rstrip(" ?.!"))
+    if text[:2].istitle():
+        text = text[0].lower() + text[1:]
+    return frame.replace("{x}", text)
+
+
 def style_user(text: str, persona: Persona, lang: str, rng: random.Random) -> list[str]:
     """A user message as this persona would send it: one or several messages."""
     if persona.voice_rate and rng.random() < persona.voice_rate:
@@ -151,9 +219,12 @@ def style_user(text: str, persona: Persona, lang: str, rng: random.Random) -> li
     if persona.emoji_rate and rng.random() < persona.emoji_rate:
         emoji = rng.choice(EMOJI)
         text = f"{text} {emoji}" if rng.random() < 0.8 else f"{emoji} {text}"
+    parts = [text]
     if persona.split_rate and rng.random() < persona.split_rate:
-        return [p for p in split_message(text, rng) if p.strip()]
-    return [text]
+        parts = [p for p in split_message(text, rng) if p.strip()]
+    if persona.autocapitalize:
+        parts = [p[0].upper() + p[1:] if p[:1].islower() else p for p in parts]
+    return parts
 
 
 def style_bot(text: str, persona: Persona, rng: random.Random) -> list[str]:

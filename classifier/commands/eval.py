@@ -1,0 +1,102 @@
+"""``scopeguard eval DATA... [--model DIR] [--json]``: metrics of a model folder on labelled transcripts.
+
+Reads transcripts in any supported format, scores every valid labelled conversation with the model
+folder (ONNX), and prints accuracy, macro-F1, precision/recall/F1 of general_assistance, ROC-AUC, PR-AUC,
+ECE, the confusion matrix, evidence accuracy (top bot turn among meta.general_turns) and breakdowns by
+language, meta.domain, meta.category and meta.source. Invalid records are printed and counted;
+unlabelled ones are counted and not scored. Exit code 0 when every record was valid, 1 otherwise,
+2 for usage errors. Needs scikit-learn (the ``train`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from classifier.commands.reader_args import add_reader_arguments, reader_kwargs
+
+DEFAULT_MODEL_DIR = Path("models/default")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a model folder on labelled transcripts",
+        description=(__doc__ or "").split("\n\n")[1].replace("\n", " "),
+    )
+    add_reader_arguments(parser)
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL_DIR,
+        metavar="DIR",
+        help=f"model folder (default: {DEFAULT_MODEL_DIR})",
+    )
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(func=run)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _print_text(result: dict[str, Any], out: Any) -> None:
+    from training.evaluate import summary_line
+
+    print(summary_line(result["model"], result), file=out)
+    o = result["overall"]
+    (tn, fp), (fn, tp) = o["confusion_matrix"]["matrix"]
+    print(f"confusion (rows true, columns predicted; business_support, general_assistance): "
+          f"[[{tn}, {fp}], [{fn}, {tp}]]  threshold {result['threshold']:.4f}", file=out)  # fmt: skip
+    for key in ("lang", "domain", "category", "source"):
+        groups = result.get(f"by_{key}")
+        if not groups:
+            continue
+        print(f"\nby {key}:", file=out)
+        width = max(len(k) for k in groups)
+        for value, g in groups.items():
+            line = (
+                f"  {value:<{width}}  n={g['n']:<5} acc={_fmt(g['accuracy'])} "
+                f"macroF1={_fmt(g['macro_f1'])} R(general)={_fmt(g['general_recall'])}"
+            )
+            print(line, file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from classifier.readers import read_conversations
+    from classifier.schema import RecordError
+
+    try:
+        from training.evaluate import evaluate_model
+    except ImportError as exc:
+        raise ValueError(f"scopeguard eval needs the training extras (scikit-learn): {exc}") from None
+
+    out = sys.stdout
+    convs, errors = [], []
+    for item in read_conversations(args.paths, **reader_kwargs(args)):
+        if isinstance(item, RecordError):
+            errors.append(item)
+            if not args.json:
+                print(item.describe(), file=sys.stderr)
+            continue
+        convs.append(item.conversation)
+    labelled = [c for c in convs if c.label is not None]
+    if not labelled:
+        raise ValueError(f"no labelled conversation to evaluate ({len(convs)} valid, {len(errors)} invalid)")
+    result = evaluate_model(args.model, convs, threads=args.threads)
+    result["invalid"] = len(errors)
+    if args.json:
+        result["errors"] = [e.to_dict() for e in errors]
+        out.write(
+            orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n"
+        )
+    else:
+        _print_text(result, out)
+        print(f"\n{len(convs) + len(errors)} records: {len(labelled)} evaluated, "
+              f"{result['unlabelled']} unlabelled, {len(errors)} invalid", file=out)  # fmt: skip
+    return 0 if not errors else 1

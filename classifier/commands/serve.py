@@ -1,0 +1,92 @@
+"""``scopeguard serve``: run the HTTP service (uvicorn) on a model folder. See docs/SERVING.md.
+
+Settings come from ``SCOPEGUARD_*`` environment variables and ``.env`` (serve/settings.py); the flags
+here override them. Binds to 127.0.0.1 and requires API keys unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from classifier.commands.reader_args import _positive_int
+
+APP_FACTORY = "serve.main:app_from_environment"
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
+    return port
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the HTTP service (POST /v1/classify) on a model folder",
+        description="Serve a model over HTTP (FastAPI + uvicorn). Settings: SCOPEGUARD_* environment "
+        "variables or a .env file, overridden by these flags. API keys are required unless --no-auth: "
+        "`scopeguard keys new` makes one. SIGHUP or POST /v1/admin/reload reloads the model. "
+        "See docs/SERVING.md.",
+    )
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=_port, help="port (default 8080)")
+    parser.add_argument(
+        "--model", metavar="DIR",
+        help="model folder (default: $SCOPEGUARD_MODEL, else models/default of the scopeguard source tree)",
+    )
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="worker processes, each with its own model (default 1)")
+    parser.add_argument("--no-auth", action="store_true",
+                        help="accept requests without an API key (local experiments only; prints a warning)")
+    parser.add_argument("--env-file", type=Path, metavar="FILE", help="settings file (default: ./.env)")
+    parser.set_defaults(func=run)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {"host": args.host, "port": args.port, "workers": args.workers}
+    if args.model is not None:
+        values["model"] = Path(args.model)
+    if args.no_auth:
+        values["auth"] = False
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from serve.logs import configure_logging
+    from serve.service import check_model_dir
+    from serve.settings import ENV_FILE, Settings
+
+    env_file = args.env_file if args.env_file is not None else ENV_FILE
+    if args.env_file is not None and not args.env_file.is_file():
+        raise FileNotFoundError(2, "no such settings file", str(args.env_file))
+    settings = Settings(_env_file=env_file, **_overrides(args))  # type: ignore[call-arg]
+    model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
+    settings = settings.model_copy(update={"model": model_dir})
+    if not settings.auth:
+        print("scopeguard serve: WARNING: --no-auth: anyone who can reach "
+              f"{settings.host}:{settings.port} can use the API, including model reloads", file=sys.stderr)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"scopeguard serve: listening on {settings.host}: put a TLS-terminating proxy in front",
+              file=sys.stderr)
+    # Workers (and the factory) rebuild exactly these settings from the environment.
+    os.environ.update(settings.to_env())
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        server_header=False,
+    )
+    return 0

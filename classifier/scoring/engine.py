@@ -1,0 +1,398 @@
+"""The scoring loop: read in input order, score in bounded chunks, write in input order, checkpoint.
+
+Memory stays flat: at most ``chunk_size`` records per chunk are held (times ``workers + 1`` chunks in
+flight with several workers), whatever the archive size. Within a chunk the classifier sorts windows by
+length and batches them (``classifier.inference``), so padding is small. With ``workers > 1`` chunks
+are scored by that many processes, each with its own onnxruntime session (``threads`` intra-op threads
+each), and written back in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from classifier.inference import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
+from classifier.model_config import TOKENIZER_FILE, ModelConfig
+from classifier.readers import ReadStats, Record, expand_paths, read_conversations
+from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError
+from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path, file_sha256
+from classifier.scoring.outputs import JsonlFile, ScoreOutput, output_kind, require_pyarrow
+from classifier.scoring.progress import LinePositions, Progress
+from classifier.scoring.rows import quarantine_row, score_row
+
+DEFAULT_CHUNK_SIZE = 256
+# One window per onnxruntime call: int8 dynamic quantisation then sees only that window, so its scores do
+# not depend on batch-mates (measured as fast as batching on CPU, since nothing is padded).
+EXACT_INT8_BATCH_SIZE = 1
+QUARANTINE_SUFFIX = ".quarantine.jsonl"
+
+Item = Record | RecordError
+
+
+def default_quarantine_path(out: Path) -> Path:
+    """``scores.jsonl`` -> ``scores.quarantine.jsonl`` (next to the output)."""
+    return out.with_name(out.stem + QUARANTINE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """Everything one scoring run needs.
+
+    inputs: files and directories (read recursively), as for ``scopeguard validate``.
+    out: output file; .jsonl, .csv or .parquet. quarantine: JSONL of unusable records (default
+    ``<out stem>.quarantine.jsonl``). model_dir: a model folder. format, limits, business_sender,
+    window_hours: reader options (docs/FORMATS.md). workers: scoring processes (1 = in this process).
+    threads: onnxruntime intra-op threads per process (None = onnxruntime's choice with one process,
+    cores // workers with several). chunk_size: records per chunk (the unit of checkpointing).
+    batch_size, max_batch_tokens: windows per onnxruntime call; batch_size None = 1 for an int8 model
+    (dynamic quantisation scales activations over the whole batch, so with bigger batches a score
+    would depend on the conversations batched with it; see docs/SCORING.md), DEFAULT_BATCH_SIZE for
+    fp32 (batch-invariant). strict: stop at the first unusable
+    record. resume: continue a stopped run from ``OUT.progress.json``.
+    """
+
+    inputs: tuple[str, ...]
+    out: Path
+    model_dir: Path
+    quarantine: Path | None = None
+    format: str = "auto"
+    limits: Limits = DEFAULT_LIMITS
+    business_sender: str | None = None
+    window_hours: float = 24.0
+    workers: int = 1
+    threads: int | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    batch_size: int | None = None
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
+    strict: bool = False
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("workers", "chunk_size", "batch_size", "max_batch_tokens"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+        if not self.inputs:
+            raise ValueError("inputs is empty: give at least one file or directory to score")
+        output_kind(self.out)  # a usage error before anything is read
+        if self.quarantine_path.resolve() == self.out.resolve():
+            raise ValueError(f"the quarantine file {self.quarantine_path} must differ from --out")
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.quarantine or default_quarantine_path(self.out)
+
+    @property
+    def threads_per_worker(self) -> int | None:
+        if self.threads is not None or self.workers == 1:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def effective_batch_size(self, precision: str) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
+
+    def reader_kwargs(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "limits": self.limits,
+            "business_sender": self.business_sender,
+            "window_hours": self.window_hours,
+        }
+
+
+@dataclass
+class ScoreSummary:
+    read: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    resumed_from: int = 0
+    stopped_early: bool = False
+    already_complete: bool = False
+    model_id: str = ""
+    out: Path | None = None
+    quarantine: Path | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accounted(self) -> bool:
+        """Every record read was either scored or quarantined."""
+        return self.read == self.scored + self.quarantined
+
+
+# -- settings and checkpoint -----------------------------------------------------------------------
+
+
+def model_fingerprint(model_dir: Path) -> dict[str, str]:
+    """Model id, precision and content hashes of the files that decide the scores."""
+    config = ModelConfig.load(model_dir)
+    files = (model_dir / "scopeguard.json", model_dir / config.onnx_file, model_dir / TOKENIZER_FILE)
+    for path in files:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: the model folder {model_dir} is incomplete")
+    hashes = {path.name: file_sha256(path) for path in files}
+    return {"model_id": config.model_id, "precision": config.precision, **hashes}
+
+
+def job_settings(job: ScoreJob, files: Sequence[Path], model: dict[str, str]) -> dict[str, Any]:
+    """What decides the output of a run, grouped so a refused resume can say what changed."""
+    inputs = []
+    for path in files:
+        stat = path.stat()
+        inputs.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+    reader = job.reader_kwargs()
+    reader["limits"] = job.limits.model_dump()
+    return {
+        "inputs": inputs,
+        "reader": reader,
+        "model": model,
+        "output": {
+            "out": str(job.out.resolve()),
+            "quarantine": str(job.quarantine_path.resolve()),
+            "strict": job.strict,
+            "batch_size": job.effective_batch_size(model["precision"]),
+            "max_batch_tokens": job.max_batch_tokens,
+        },
+    }
+
+
+def _settings_hash(settings: dict[str, Any]) -> str:
+    parts = {key: arguments_hash(value) for key, value in sorted(settings.items())}
+    return ";".join(f"{key}={digest[:16]}" for key, digest in parts.items())
+
+
+def _changed_parts(old: str, new: str) -> list[str]:
+    def parse(text: str) -> dict[str, str]:
+        return dict(part.split("=", 1) for part in text.split(";") if "=" in part)
+
+    before, after = parse(old), parse(new)
+    return sorted(key for key in after if before.get(key) != after[key]) or ["settings"]
+
+
+def _resume_point(job: ScoreJob, settings_hash: str, model_id: str, err: TextIO) -> Checkpoint | None:
+    """The checkpoint to continue from, None to start over; ValueError when resuming is refused."""
+    path = checkpoint_path(job.out)
+    if not job.resume:
+        return None
+    if not path.is_file():
+        print(f"scopeguard score: no checkpoint {path}; starting from the beginning", file=err)
+        return None
+    checkpoint = Checkpoint.load(path)
+    if checkpoint.arguments_hash != settings_hash:
+        changed = ", ".join(_changed_parts(checkpoint.arguments_hash, settings_hash))
+        raise ValueError(
+            f"refusing to resume: the {changed} differ from the stopped run recorded in {path} "
+            f"(model then: {checkpoint.model_id}, now: {model_id}); run with the same arguments and "
+            "unchanged input files, or without --resume to start over"
+        )
+    return checkpoint
+
+
+# -- scoring backends ------------------------------------------------------------------------------
+
+_WORKER_CLASSIFIER: Classifier | None = None
+_WORKER_BATCHING: tuple[int, int] = (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS)
+
+
+def _init_worker(model_dir: str, threads: int | None, batch_size: int, max_batch_tokens: int) -> None:
+    global _WORKER_CLASSIFIER, _WORKER_BATCHING
+    _WORKER_CLASSIFIER = Classifier.load(model_dir, threads=threads)
+    _WORKER_BATCHING = (batch_size, max_batch_tokens)
+
+
+def _classify_in_worker(convs: list[Conversation]) -> list[Prediction]:
+    assert _WORKER_CLASSIFIER is not None, "worker not initialised"
+    batch_size, max_batch_tokens = _WORKER_BATCHING
+    return _WORKER_CLASSIFIER.classify(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+
+
+class _Done(Future):  # type: ignore[type-arg]
+    """An already finished future, so in-process and pooled scoring share one pipeline."""
+
+    def __init__(self, value: list[Prediction]) -> None:
+        super().__init__()
+        self.set_result(value)
+
+
+class _Scorer:
+    """Submits the conversations of a chunk; in this process or in a pool of worker processes."""
+
+    def __init__(self, job: ScoreJob, batch_size: int) -> None:
+        self.job = job
+        self.batch_size = batch_size
+        self.pool: ProcessPoolExecutor | None = None
+        self.clf: Classifier | None = None
+        threads = job.threads_per_worker
+        if job.workers == 1:
+            self.clf = Classifier.load(job.model_dir, threads=threads)
+        else:
+            # spawn: onnxruntime's thread pools do not survive fork, and spawn behaves alike everywhere
+            self.pool = ProcessPoolExecutor(
+                max_workers=job.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(str(job.model_dir), threads, batch_size, job.max_batch_tokens),
+            )
+
+    @property
+    def in_flight(self) -> int:
+        return 1 if self.pool is None else self.job.workers + 1
+
+    def submit(self, convs: list[Conversation]) -> Future:  # type: ignore[type-arg]
+        if self.pool is not None:
+            return self.pool.submit(_classify_in_worker, convs)
+        assert self.clf is not None
+        if not convs:
+            return _Done([])
+        return _Done(
+            self.clf.classify(convs, batch_size=self.batch_size, max_batch_tokens=self.job.max_batch_tokens)
+        )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the loop --------------------------------------------------------------------------------------
+
+
+def _chunks(items: Iterator[Item], size: int, strict: bool) -> Iterator[tuple[list[Item], bool]]:
+    """Chunks of at most ``size`` items in input order; with ``strict`` the chunk holding the first
+    unusable record ends with it and is the last (flag True)."""
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if strict and isinstance(item, RecordError):
+            yield chunk, True
+            return
+        if len(chunk) >= size:
+            yield chunk, False
+            chunk = []
+    if chunk:
+        yield chunk, False
+
+
+def _skip(items: Iterator[Item], n: int) -> tuple[int, Item | None]:
+    """Consume ``n`` items; returns how many there were and the last one."""
+    skipped, last = 0, None
+    while skipped < n:
+        item = next(items, None)
+        if item is None:
+            break
+        skipped, last = skipped + 1, item
+    return skipped, last
+
+
+def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
+    """Score ``job.inputs`` into ``job.out`` (see the module docstring and docs/SCORING.md)."""
+    err = err if err is not None else sys.stderr
+    if output_kind(job.out) == "parquet":
+        require_pyarrow("Parquet output")
+    files = expand_paths(job.inputs)
+    model = model_fingerprint(job.model_dir)
+    settings_hash = _settings_hash(job_settings(job, files, model))
+    checkpoint = _resume_point(job, settings_hash, model["model_id"], err)
+    summary = ScoreSummary(model_id=model["model_id"], out=job.out, quarantine=job.quarantine_path)
+    if checkpoint is not None and checkpoint.complete:
+        summary.read = summary.resumed_from = checkpoint.records_done
+        summary.scored, summary.quarantined = checkpoint.scored, checkpoint.quarantined
+        summary.already_complete = True
+        return summary
+
+    positions = LinePositions(files)
+    start_position = 0
+    stats = ReadStats()
+    items = iter(read_conversations(job.inputs, stats=stats, **job.reader_kwargs()))
+    output = ScoreOutput(job.out)
+    quarantine = JsonlFile(job.quarantine_path)
+    ckpt_path = checkpoint_path(job.out)
+    if checkpoint is None:
+        ckpt_path.unlink(missing_ok=True)
+        output.open(None)
+        quarantine.open(None)
+    else:
+        output.open(checkpoint.output_offset)
+        quarantine.open(checkpoint.quarantine_offset)
+        summary.resumed_from = checkpoint.records_done
+        summary.scored, summary.quarantined = checkpoint.scored, checkpoint.quarantined
+        skipped, last_skipped = _skip(items, checkpoint.records_done)
+        if skipped != checkpoint.records_done:
+            raise ValueError(
+                f"cannot resume: the input holds fewer records than the {checkpoint.records_done} the "
+                f"checkpoint {ckpt_path} says were done; run again without --resume"
+            )
+        if last_skipped is not None:
+            start_position = positions.advance(last_skipped.source, last_skipped.line)
+
+    last: list[Checkpoint] = []
+
+    def save() -> None:
+        last[:] = [
+            Checkpoint(
+                arguments_hash=settings_hash,
+                model_id=model["model_id"],
+                records_done=summary.scored + summary.quarantined,
+                scored=summary.scored,
+                quarantined=summary.quarantined,
+                output_offset=output.sync(),
+                quarantine_offset=quarantine.sync(),
+            )
+        ]
+        last[0].save(ckpt_path)
+
+    save()  # from here on a checkpoint always matches the files
+    scorer = _Scorer(job, job.effective_batch_size(model["precision"]))
+    pending: deque[tuple[list[Item], Future]] = deque()  # type: ignore[type-arg]
+    try:
+        with Progress(positions.total, err) as progress:
+            progress.start_from(summary.resumed_from, start_position)
+
+            def write(chunk: list[Item], future: Future) -> None:  # type: ignore[type-arg]
+                predictions = iter(future.result())
+                rows, bad = [], []
+                for item in chunk:
+                    if isinstance(item, RecordError):
+                        bad.append(quarantine_row(item))
+                    else:
+                        rows.append(score_row(item, next(predictions)))
+                output.write(rows)
+                quarantine.write(bad)
+                summary.scored += len(rows)
+                summary.quarantined += len(bad)
+                save()
+                last = chunk[-1]
+                where = (last.source, last.line)
+                progress.update(
+                    positions.advance(*where), summary.scored + summary.quarantined, summary.quarantined
+                )
+
+            for chunk, stop in _chunks(items, job.chunk_size, job.strict):
+                convs = [item.conversation for item in chunk if isinstance(item, Record)]
+                pending.append((chunk, scorer.submit(convs)))
+                while len(pending) >= scorer.in_flight:
+                    write(*pending.popleft())
+                if stop:
+                    summary.stopped_early = True
+                    break
+            while pending:
+                write(*pending.popleft())
+    finally:
+        scorer.close()
+        output.close()
+        quarantine.close()
+    if not summary.stopped_early:
+        output.finish()  # Parquet: convert the staging file (a rerun with --resume redoes it if killed)
+        replace(last[0], complete=True).save(ckpt_path)
+    summary.read = stats.read
+    summary.skipped = stats.skipped
+    return summary

@@ -1,0 +1,98 @@
+"""Request bodies -> validated conversations, with the schema's own messages (``scopeguard validate``'s).
+
+400 for a body that is not JSON, 422 for JSON that is not a schema-v1 conversation (naming the field),
+413 for a body or a conversation over the size limits.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from classifier.schema import Conversation, Limits, RecordError, check_limits, parse_conversation
+from serve.errors import ApiError
+
+REQUEST_SOURCE = "request"
+# Validation first with no size limits, so a valid but oversized conversation is told apart (413, not 422).
+_UNBOUNDED = Limits(
+    max_turns=sys.maxsize, max_turn_chars=sys.maxsize, max_conversation_chars=sys.maxsize, max_id_chars=sys.maxsize
+)
+
+
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """The decoded JSON body; ApiError 413 past ``max_bytes`` (checked while reading), 400 if not JSON."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _body_too_large(int(declared), max_bytes)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _body_too_large(size, max_bytes)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise ApiError(400, "invalid_json", "the request body is empty: send a JSON object (Content-Type: "
+                       "application/json)")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
+
+
+def _body_too_large(size: int, max_bytes: int) -> ApiError:
+    return ApiError(
+        413, "body_too_large", f"the request body has {size}+ bytes, over the limit of {max_bytes} "
+        "(SCOPEGUARD_MAX_BODY_BYTES): send fewer or smaller conversations"
+    )
+
+
+def parse_request_conversation(obj: Any, limits: Limits, *, source: str = REQUEST_SOURCE) -> Conversation:
+    """One schema-v1 conversation (its ``label`` ignored); ApiError 422 if invalid, 413 if over ``limits``."""
+    if isinstance(obj, dict) and "label" in obj:
+        obj = {key: value for key, value in obj.items() if key != "label"}
+    try:
+        conv = parse_conversation(obj, source=source, limits=_UNBOUNDED)
+    except RecordError as exc:
+        raise ApiError(422, "invalid_conversation", exc.describe()) from None
+    problems = check_limits(conv, limits)
+    if problems:
+        raise ApiError(413, "conversation_too_large", RecordError(source, None, conv.id, "; ".join(problems)).describe())
+    return conv
+
+
+@dataclass(frozen=True)
+class BatchItems:
+    """Items of a batch request: a conversation, or the error that item alone would have got."""
+
+    items: list[Conversation | ApiError]
+
+    @property
+    def conversations(self) -> list[Conversation]:
+        return [item for item in self.items if isinstance(item, Conversation)]
+
+
+def parse_batch(obj: Any, limits: Limits, max_items: int) -> BatchItems:
+    """``{"conversations": [...]}`` -> per-item results; ApiError for a body that is not such an object."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("conversations"), list):
+        found = type(obj).__name__ if not isinstance(obj, dict) else "an object without a conversations list"
+        raise ApiError(
+            422, "invalid_request", f'expected a JSON object {{"conversations": [...]}}, got {found}'
+        )
+    raw = obj["conversations"]
+    if len(raw) > max_items:
+        raise ApiError(
+            413, "batch_too_large", f"conversations has {len(raw)} items, over the limit of {max_items} "
+            "(SCOPEGUARD_MAX_BATCH_ITEMS): split the batch"
+        )
+    items: list[Conversation | ApiError] = []
+    for index, value in enumerate(raw):
+        try:
+            items.append(parse_request_conversation(value, limits, source=f"conversations[{index}]"))
+        except ApiError as exc:
+            items.append(exc)
+    return BatchItems(items)

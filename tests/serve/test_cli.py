@@ -1,0 +1,59 @@
+"""``scopeguard keys`` and ``scopeguard serve`` argument handling (the server itself: test_server_process)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from classifier.cli import main
+from serve.auth import hash_key
+from serve.settings import Settings
+
+
+def test_keys_new_prints_a_key_and_its_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "new"]) == 0
+    out, err = capsys.readouterr()
+    lines = dict(line.split(":", 1) for line in out.strip().splitlines())
+    key, digest = lines["key"].strip(), lines["sha256"].strip()
+    assert digest == hash_key(key)
+    assert f"SCOPEGUARD_API_KEY_HASHES={digest}" in err
+    assert main(["keys", "new", "--admin"]) == 0
+    assert "SCOPEGUARD_ADMIN_KEY_HASHES=" in capsys.readouterr().err
+
+
+def test_keys_hash_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("sg_abc\n"))
+    assert main(["keys", "hash"]) == 0
+    assert capsys.readouterr().out.strip() == hash_key("sg_abc")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["keys", "hash"]) == 2
+
+
+def test_serve_without_keys_and_without_no_auth_refuses(tiny_model_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert main(["serve", "--model", str(tiny_model_dir)]) == 2
+    assert "API_KEY_HASHES is empty" in capsys.readouterr().err
+
+
+def test_serve_with_a_missing_model_fails_before_binding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--no-auth", "--model", str(tmp_path / "none")]) == 2
+    assert "is not a model folder" in capsys.readouterr().err
+
+
+def test_serve_with_a_missing_env_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--env-file", str(tmp_path / "missing.env")]) == 2
+    assert "missing.env" in capsys.readouterr().err
+
+
+def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, model=tmp_path, api_key_hashes=(hash_key("a"), hash_key("b")),  # type: ignore[call-arg]
+                        max_wait_ms=0.5, audit=True, threads=2)
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None) == settings  # type: ignore[call-arg]
