@@ -49,7 +49,9 @@ def key_matches(key: str, digests: Iterable[str]) -> bool:
 def _check(credentials: HTTPAuthorizationCredentials | None, digests: Iterable[str], what: str) -> None:
     if credentials is None:
         raise ApiError(
-            401, "unauthorized", f"missing {what}: send the header 'Authorization: Bearer <key>'",
+            401,
+            "unauthorized",
+            f"missing {what}: send the header 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not key_matches(credentials.credentials, digests):

@@ -150,8 +150,11 @@ class MicroBatcher:
         except Exception as exc:
             # Inputs are validated, so this is unexpected; classify one by one so only the culprit fails.
             # Only the exception type is logged: its message could quote transcript text.
-            log.error("batch inference failed (%s); retrying its %d conversations one by one",
-                      type(exc).__name__, len(convs))
+            log.error(
+                "batch inference failed (%s); retrying its %d conversations one by one",
+                type(exc).__name__,
+                len(convs),
+            )
             await self._run_one_by_one(batch, classifier)
         else:
             for item, prediction in zip(batch, predictions, strict=True):
@@ -165,7 +168,9 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         for item in batch:
             try:
-                (prediction,) = await loop.run_in_executor(self._executor, self._predict, classifier, [item.conv])
+                (prediction,) = await loop.run_in_executor(
+                    self._executor, self._predict, classifier, [item.conv]
+                )
             except Exception as exc:
                 if not item.future.done():
                     item.future.set_exception(exc)

@@ -19,7 +19,10 @@ from serve.errors import ApiError
 REQUEST_SOURCE = "request"
 # Validation first with no size limits, so a valid but oversized conversation is told apart (413, not 422).
 _UNBOUNDED = Limits(
-    max_turns=sys.maxsize, max_turn_chars=sys.maxsize, max_conversation_chars=sys.maxsize, max_id_chars=sys.maxsize
+    max_turns=sys.maxsize,
+    max_turn_chars=sys.maxsize,
+    max_conversation_chars=sys.maxsize,
+    max_id_chars=sys.maxsize,
 )
 
 
@@ -36,8 +39,11 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():
-        raise ApiError(400, "invalid_json", "the request body is empty: send a JSON object (Content-Type: "
-                       "application/json)")
+        raise ApiError(
+            400,
+            "invalid_json",
+            "the request body is empty: send a JSON object (Content-Type: application/json)",
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -46,8 +52,10 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
 
 def _body_too_large(size: int, max_bytes: int) -> ApiError:
     return ApiError(
-        413, "body_too_large", f"the request body has {size}+ bytes, over the limit of {max_bytes} "
-        "(SCOPEGUARD_MAX_BODY_BYTES): send fewer or smaller conversations"
+        413,
+        "body_too_large",
+        f"the request body has {size}+ bytes, over the limit of {max_bytes} "
+        "(SCOPEGUARD_MAX_BODY_BYTES): send fewer or smaller conversations",
     )
 
 
@@ -61,7 +69,9 @@ def parse_request_conversation(obj: Any, limits: Limits, *, source: str = REQUES
         raise ApiError(422, "invalid_conversation", exc.describe()) from None
     problems = check_limits(conv, limits)
     if problems:
-        raise ApiError(413, "conversation_too_large", RecordError(source, None, conv.id, "; ".join(problems)).describe())
+        raise ApiError(
+            413, "conversation_too_large", RecordError(source, None, conv.id, "; ".join(problems)).describe()
+        )
     return conv
 
 
@@ -86,8 +96,10 @@ def parse_batch(obj: Any, limits: Limits, max_items: int) -> BatchItems:
     raw = obj["conversations"]
     if len(raw) > max_items:
         raise ApiError(
-            413, "batch_too_large", f"conversations has {len(raw)} items, over the limit of {max_items} "
-            "(SCOPEGUARD_MAX_BATCH_ITEMS): split the batch"
+            413,
+            "batch_too_large",
+            f"conversations has {len(raw)} items, over the limit of {max_items} "
+            "(SCOPEGUARD_MAX_BATCH_ITEMS): split the batch",
         )
     items: list[Conversation | ApiError] = []
     for index, value in enumerate(raw):

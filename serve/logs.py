@@ -119,15 +119,22 @@ class RequestMiddleware:
             status = 500
             log.error(
                 "unhandled error",
-                extra={"event": {"request_id": request_id, "error_type": type(exc).__name__,
-                                 "stack": "".join(traceback.format_tb(exc.__traceback__))}},
+                extra={
+                    "event": {
+                        "request_id": request_id,
+                        "error_type": type(exc).__name__,
+                        "stack": "".join(traceback.format_tb(exc.__traceback__)),
+                    }
+                },
             )
             if not response_started:
                 await _send_internal_error(send, request_id)
         finally:
             self._finish(scope, state, request_id, status, time.perf_counter() - started)
 
-    def _finish(self, scope: Scope, state: dict[str, Any], request_id: str, status: int, seconds: float) -> None:
+    def _finish(
+        self, scope: Scope, state: dict[str, Any], request_id: str, status: int, seconds: float
+    ) -> None:
         route = _route_of(scope)
         method = scope.get("method", "")
         self.metrics.requests.labels(method, route, str(status)).inc()
@@ -146,16 +153,24 @@ class RequestMiddleware:
 
 
 async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = ErrorResponse(
-        detail="internal error; the request id is in the server log", code="internal_error", request_id=request_id
-    ).model_dump_json().encode()
-    await send({
-        "type": "http.response.start",
-        "status": 500,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (REQUEST_ID_HEADER.encode(), request_id.encode()),
-        ],
-    })
+    body = (
+        ErrorResponse(
+            detail="internal error; the request id is in the server log",
+            code="internal_error",
+            request_id=request_id,
+        )
+        .model_dump_json()
+        .encode()
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (REQUEST_ID_HEADER.encode(), request_id.encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

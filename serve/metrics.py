@@ -9,7 +9,23 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
 SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -22,23 +38,34 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "scopeguard_http_requests", "HTTP requests by route and status", ["method", "route", "status"],
+            "scopeguard_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
             registry=r,
         )
         self.latency = Histogram(
-            "scopeguard_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-            buckets=LATENCY_BUCKETS, registry=r,
+            "scopeguard_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.batch_request_items = Histogram(
-            "scopeguard_batch_request_items", "conversations per /v1/classify/batch request",
-            buckets=SIZE_BUCKETS, registry=r,
+            "scopeguard_batch_request_items",
+            "conversations per /v1/classify/batch request",
+            buckets=SIZE_BUCKETS,
+            registry=r,
         )
         self.inference_batch = Histogram(
-            "scopeguard_inference_batch_conversations", "conversations per micro-batch sent to the model",
-            buckets=SIZE_BUCKETS, registry=r,
+            "scopeguard_inference_batch_conversations",
+            "conversations per micro-batch sent to the model",
+            buckets=SIZE_BUCKETS,
+            registry=r,
         )
         self.inference_seconds = Histogram(
-            "scopeguard_inference_duration_seconds", "model time per micro-batch", buckets=LATENCY_BUCKETS,
+            "scopeguard_inference_duration_seconds",
+            "model time per micro-batch",
+            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.predictions = Counter(
@@ -49,7 +76,9 @@ class Metrics:
         )
         self.ready = Gauge("scopeguard_ready", "1 when a warmed-up model serves requests", registry=r)
         self.model = Info("scopeguard_model", "the model being served", registry=r)
-        self.reloads = Counter("scopeguard_model_reloads", "model reloads by outcome", ["outcome"], registry=r)
+        self.reloads = Counter(
+            "scopeguard_model_reloads", "model reloads by outcome", ["outcome"], registry=r
+        )
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.inference_batch.observe(size)

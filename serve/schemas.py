@@ -18,7 +18,10 @@ EXAMPLE_CONVERSATION: dict[str, Any] = {
     "id": "conv-0001",
     "turns": [
         {"role": "user", "text": "hi, where is my order 4411?", "ts": "2026-03-02T10:15:00Z"},
-        {"role": "assistant", "text": "Let me check... it left our warehouse yesterday and arrives tomorrow."},
+        {
+            "role": "assistant",
+            "text": "Let me check... it left our warehouse yesterday and arrives tomorrow.",
+        },
     ],
     "lang": "en",
     "meta": {"channel": "whatsapp", "business": "online fashion shop"},
@@ -42,7 +45,7 @@ class TurnIn(BaseModel):
         description="user (customer), assistant (the bot), agent (human after handover), system (bot config)"
     )
     text: str = Field(min_length=1, description="the message text (never logged)")
-    ts: datetime | None = Field(None, description="ISO 8601 timestamp")
+    ts: datetime | None = Field(default=None, description="ISO 8601 timestamp")
 
 
 class ConversationIn(BaseModel):
@@ -52,8 +55,10 @@ class ConversationIn(BaseModel):
 
     id: str = Field(min_length=1, description="your id of the conversation, returned as is")
     turns: list[TurnIn] = Field(min_length=1)
-    label: Literal["business_support", "general_assistance"] | None = Field(None, description="ignored")
-    lang: str | None = Field(None, description="BCP-47 language tag")
+    label: Literal["business_support", "general_assistance"] | None = Field(
+        default=None, description="ignored"
+    )
+    lang: str | None = Field(default=None, description="BCP-47 language tag")
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form, ignored by the model")
 
 
@@ -68,9 +73,11 @@ class BatchRequest(BaseModel):
 class ReloadRequest(BaseModel):
     """Optionally a different model folder to switch to (default: the folder currently served)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"model": "models/default"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{}, {"model": "models/default"}]}
+    )
 
-    model: str | None = Field(None, description="model folder on the server's file system")
+    model: str | None = Field(default=None, description="model folder on the server's file system")
 
 
 # -- responses -------------------------------------------------------------------------------------------
@@ -124,8 +131,8 @@ class ErrorResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "detail": "request (id conv-9): turns[1].role 'bot' is not one of user, assistant, agent, "
-                    "system",
+                    "detail": "request (id conv-9): turns[1].role 'bot' is not one of user, assistant, "
+                    "agent, system",
                     "code": "invalid_conversation",
                     "request_id": "5f0c9a3e2b7d4c1e",
                 }
@@ -193,7 +200,9 @@ class ReloadResponse(BaseModel):
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
-def json_body_doc(model: type[BaseModel], examples: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+def json_body_doc(
+    model: type[BaseModel], examples: dict[str, Any], *, required: bool = True
+) -> dict[str, Any]:
     """``openapi_extra`` documenting a JSON request body that the route reads and validates itself."""
     return {
         "requestBody": {

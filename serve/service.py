@@ -42,8 +42,17 @@ WARMUP_CONVERSATIONS = (
     ),
     Conversation(id="warmup-1", turns=[Turn(role="user", text="can you write me a poem about the sea")]),
 )
-METRIC_KEYS = ("n", "accuracy", "macro_f1", "general_precision", "general_recall", "general_f1", "roc_auc",
-               "pr_auc", "ece")
+METRIC_KEYS = (
+    "n",
+    "accuracy",
+    "macro_f1",
+    "general_precision",
+    "general_recall",
+    "general_f1",
+    "roc_auc",
+    "pr_auc",
+    "ece",
+)
 
 State = Literal["loading", "ready", "failed", "stopping"]
 
@@ -201,7 +210,9 @@ class ModelService:
         for prediction in predictions:
             self.metrics.predictions.labels(prediction.label).inc()
         if self.audit is not None:
-            self.audit.record([Decision.of(c, p, request_id) for c, p in zip(convs, predictions, strict=True)])
+            self.audit.record(
+                [Decision.of(c, p, request_id) for c, p in zip(convs, predictions, strict=True)]
+            )
         return predictions
 
     # -- reload ----------------------------------------------------------------------------------------
@@ -232,8 +243,10 @@ class ModelService:
                 self._install(model)
             self._model_dir = path
             self.metrics.reloads.labels("ok").inc()
-            log.info("model reloaded", extra={"event": {"model": model.model_id, "previous": previous,
-                                                        "seconds": _since(started)}})
+            log.info(
+                "model reloaded",
+                extra={"event": {"model": model.model_id, "previous": previous, "seconds": _since(started)}},
+            )
             return model, previous
 
 

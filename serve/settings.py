@@ -57,29 +57,29 @@ class Settings(BaseSettings):
     )
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    workers: int = Field(1, ge=1)
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
     model: Path | None = None
     auth: bool = True
     api_key_hashes: KeyHashes = ()
     admin_key_hashes: KeyHashes = ()
-    threads: int | None = Field(None, ge=1)
-    max_batch_size: int = Field(32, ge=1)
-    max_wait_ms: float = Field(2.0, ge=0.0)
-    max_queue: int = Field(512, ge=1)
-    inference_batch_size: int | None = Field(None, ge=1)
-    max_batch_items: int = Field(64, ge=1)
-    max_body_bytes: int = Field(4_000_000, ge=1024)
-    max_turns: int = Field(DEFAULT_LIMITS.max_turns, gt=0)
-    max_turn_chars: int = Field(DEFAULT_LIMITS.max_turn_chars, gt=0)
-    max_conversation_chars: int = Field(DEFAULT_LIMITS.max_conversation_chars, gt=0)
-    max_id_chars: int = Field(DEFAULT_LIMITS.max_id_chars, gt=0)
+    threads: int | None = Field(default=None, ge=1)
+    max_batch_size: int = Field(default=32, ge=1)
+    max_wait_ms: float = Field(default=2.0, ge=0.0)
+    max_queue: int = Field(default=512, ge=1)
+    inference_batch_size: int | None = Field(default=None, ge=1)
+    max_batch_items: int = Field(default=64, ge=1)
+    max_body_bytes: int = Field(default=4_000_000, ge=1024)
+    max_turns: int = Field(default=DEFAULT_LIMITS.max_turns, gt=0)
+    max_turn_chars: int = Field(default=DEFAULT_LIMITS.max_turn_chars, gt=0)
+    max_conversation_chars: int = Field(default=DEFAULT_LIMITS.max_conversation_chars, gt=0)
+    max_id_chars: int = Field(default=DEFAULT_LIMITS.max_id_chars, gt=0)
     audit: bool = False
     audit_url: str = DEFAULT_AUDIT_URL
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     reload_on_sighup: bool = True
-    shutdown_timeout_s: float = Field(30.0, gt=0)
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
 
     @field_validator("api_key_hashes", "admin_key_hashes", mode="before")
     @classmethod

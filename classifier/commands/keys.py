@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.keys_action == "hash":
         key = sys.stdin.readline().strip()
         if not key:
-            raise ValueError("no key on stdin: pipe the key in, e.g. `printf %s \"$KEY\" | scopeguard keys hash`")
+            raise ValueError(
+                'no key on stdin: pipe the key in, e.g. `printf %s "$KEY" | scopeguard keys hash`'
+            )
         print(hash_key(key))
         return 0
     key = new_key()

@@ -36,13 +36,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=_port, help="port (default 8080)")
     parser.add_argument(
-        "--model", metavar="DIR",
+        "--model",
+        metavar="DIR",
         help="model folder (default: $SCOPEGUARD_MODEL, else models/default of the scopeguard source tree)",
     )
-    parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="worker processes, each with its own model (default 1)")
-    parser.add_argument("--no-auth", action="store_true",
-                        help="accept requests without an API key (local experiments only; prints a warning)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes, each with its own model (default 1)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="accept requests without an API key (local experiments only; prints a warning)",
+    )
     parser.add_argument("--env-file", type=Path, metavar="FILE", help="settings file (default: ./.env)")
     parser.set_defaults(func=run)
 
@@ -70,11 +78,16 @@ def run(args: argparse.Namespace) -> int:
     model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
     settings = settings.model_copy(update={"model": model_dir})
     if not settings.auth:
-        print("scopeguard serve: WARNING: --no-auth: anyone who can reach "
-              f"{settings.host}:{settings.port} can use the API, including model reloads", file=sys.stderr)
+        print(
+            "scopeguard serve: WARNING: --no-auth: anyone who can reach "
+            f"{settings.host}:{settings.port} can use the API, including model reloads",
+            file=sys.stderr,
+        )
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"scopeguard serve: listening on {settings.host}: put a TLS-terminating proxy in front",
-              file=sys.stderr)
+        print(
+            f"scopeguard serve: listening on {settings.host}: put a TLS-terminating proxy in front",
+            file=sys.stderr,
+        )
     # Workers (and the factory) rebuild exactly these settings from the environment.
     os.environ.update(settings.to_env())
     configure_logging(settings.log_level)

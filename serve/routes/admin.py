@@ -15,13 +15,20 @@ from serve.schemas import ReloadRequest, ReloadResponse
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminKey])
 
 
-@router.post("/reload", summary="Hot-reload the model", response_model=ReloadResponse,
-             responses={**error_responses(401, 503), 422: {"description": "the model folder cannot be loaded; "
-                                                                           "the old model keeps serving"}})
+@router.post(
+    "/reload",
+    summary="Hot-reload the model",
+    response_model=ReloadResponse,
+    responses={
+        **error_responses(401, 503),
+        422: {"description": "the model folder cannot be loaded; the old model keeps serving"},
+    },
+)
 async def reload(service: ServiceDep, body: Annotated[ReloadRequest | None, Body()] = None) -> ReloadResponse:
     """Reload the served model folder (or switch to ``model``); the old model serves until the new one
     is warmed up. Same as sending SIGHUP to a single-worker server."""
     started = time.perf_counter()
     model, previous = await service.reload(body.model if body is not None else None)
-    return ReloadResponse(model_id=model.model_id, previous_model_id=previous,
-                          seconds=round(time.perf_counter() - started, 3))
+    return ReloadResponse(
+        model_id=model.model_id, previous_model_id=previous, seconds=round(time.perf_counter() - started, 3)
+    )

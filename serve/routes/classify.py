@@ -14,6 +14,7 @@ from serve.auth import ApiKey
 from serve.conversations import parse_batch, parse_request_conversation, read_json_body
 from serve.deps import MetricsDep, ServiceDep, SettingsDep, log_fields
 from serve.errors import ApiError
+from serve.routes.responses import error_responses
 from serve.schemas import (
     EXAMPLE_CONVERSATION,
     EXAMPLE_GENERAL,
@@ -26,7 +27,6 @@ from serve.schemas import (
     ItemError,
     json_body_doc,
 )
-from serve.routes.responses import error_responses
 
 router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKey])
 
@@ -36,7 +36,9 @@ router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKey])
     summary="Classify one conversation",
     response_model=ClassifyResponse,
     responses=error_responses(400, 401, 413, 422, 429, 503),
-    openapi_extra=json_body_doc(ConversationIn, {"business": EXAMPLE_CONVERSATION, "general": EXAMPLE_GENERAL}),
+    openapi_extra=json_body_doc(
+        ConversationIn, {"business": EXAMPLE_CONVERSATION, "general": EXAMPLE_GENERAL}
+    ),
 )
 async def classify(request: Request, service: ServiceDep, settings: SettingsDep) -> ClassifyResponse:
     """Label one schema-v1 conversation: business_support or general_assistance, with the deciding turns."""
@@ -53,12 +55,15 @@ async def classify(request: Request, service: ServiceDep, settings: SettingsDep)
     summary="Classify several conversations",
     response_model=BatchResponse,
     responses=error_responses(400, 401, 413, 422, 429, 503),
-    openapi_extra=json_body_doc(BatchRequest, {"batch": {"conversations": [EXAMPLE_CONVERSATION, EXAMPLE_GENERAL]}}),
+    openapi_extra=json_body_doc(
+        BatchRequest, {"batch": {"conversations": [EXAMPLE_CONVERSATION, EXAMPLE_GENERAL]}}
+    ),
 )
 async def classify_batch(
     request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep
 ) -> BatchResponse:
-    """Results in request order; an invalid or oversized item gets its own error, the others are classified."""
+    """Results in request order; an invalid or oversized item gets its own error, the others are
+    classified."""
     started = time.perf_counter()
     service.require_ready()
     body = await read_json_body(request, settings.max_body_bytes)
@@ -76,7 +81,9 @@ async def classify_batch(
 
 def _batch_item(index: int, item: Conversation | ApiError, predictions: Iterator[Prediction]) -> BatchItem:
     if isinstance(item, ApiError):
-        return BatchItem(index=index, ok=False, error=ItemError(status=item.status, code=item.code, detail=item.detail))
+        return BatchItem(
+            index=index, ok=False, error=ItemError(status=item.status, code=item.code, detail=item.detail)
+        )
     return BatchItem(index=index, ok=True, result=Classification.of(next(predictions)))
 
 

@@ -13,8 +13,9 @@ from serve.service import metrics_summary
 router = APIRouter(prefix="/v1", tags=["model"], dependencies=[ApiKey])
 
 
-@router.get("/model", summary="The model being served", response_model=ModelInfo,
-            responses=error_responses(401, 503))
+@router.get(
+    "/model", summary="The model being served", response_model=ModelInfo, responses=error_responses(401, 503)
+)
 async def model_info(service: ServiceDep) -> ModelInfo:
     """Model id, labels, threshold, calibration, metrics summary (metrics.json) and provenance."""
     model = service.require_ready()

@@ -322,3 +322,19 @@ def test_the_sample_archive_is_reproducible_and_fully_accounted(capsys, tmp_path
     total = sum(counts.values())
     assert code == 0
     assert summary_line(stdout).startswith(f"{total + 3} records read: {total} scored, 3 quarantined")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_rich_progress_bar(capsys, tmp_path, tiny_model_dir, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    out = tmp_path / "scores.jsonl"
+    argv = ["score", str(FIXTURES / "sample.jsonl"), "--model", str(tiny_model_dir), "--out", str(out)]
+    assert main(argv) == 0
+    shown = terminal.getvalue()
+    assert "scoring" in shown and "records" in shown and "ETA" in shown
+    assert "━" in shown  # rich's bar

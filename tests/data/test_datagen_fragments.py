@@ -66,3 +66,13 @@ def test_general_family_needs_deflect_topic(tmp_path, write_lang):
     write_lang(tmp_path, category=CATEGORY.replace('    deflect_topic: "programming"\n', ""))
     _, report = load_fragments(tmp_path, ("en",))
     assert any("family 'reverse_string': 'deflect_topic'" in e for e in report.errors)
+
+
+def test_a_long_line_written_in_two_families_is_a_warning(tmp_path, write_lang):
+    long_line = 'user: ["hello, is roaming included abroad?"]'
+    domain = DOMAIN.replace('user: ["roaming to {city}?"]', long_line)
+    domain += domain.split("families:\n")[1].replace("id: roaming", "id: roaming_again")
+    write_lang(tmp_path, domain=domain)
+    _, report = load_fragments(tmp_path, ("en",))
+    assert report.errors == []
+    assert any("is written in 2 families" in w and "roaming_again" in w for w in report.warnings)

@@ -45,5 +45,3 @@ def conversation(conv_id: str = "conv-1", text: str = "hi, where is my order 441
             {"role": "assistant", "text": "Let me check that for you. Your parcel arrives tomorrow."},
         ],
     }
-
-

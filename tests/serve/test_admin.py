@@ -56,7 +56,9 @@ def test_reload_can_switch_to_another_folder(admin_client: TestClient, tmp_path:
     assert admin_client.post("/v1/admin/reload", headers=ADMIN).json()["model_id"] == "scopeguard-other"
 
 
-def test_a_model_that_cannot_load_leaves_the_old_one_serving(admin_client: TestClient, tmp_path: Path) -> None:
+def test_a_model_that_cannot_load_leaves_the_old_one_serving(
+    admin_client: TestClient, tmp_path: Path
+) -> None:
     response = admin_client.post("/v1/admin/reload", json={"model": str(tmp_path / "missing")}, headers=ADMIN)
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_model"
@@ -66,7 +68,9 @@ def test_a_model_that_cannot_load_leaves_the_old_one_serving(admin_client: TestC
     assert 'scopeguard_model_reloads_total{outcome="failed"} 1.0' in admin_client.get("/metrics").text
 
 
-def test_a_corrupt_model_is_refused_before_the_swap(admin_client: TestClient, tmp_path: Path, served: Path) -> None:
+def test_a_corrupt_model_is_refused_before_the_swap(
+    admin_client: TestClient, tmp_path: Path, served: Path
+) -> None:
     broken = copy_model(served, tmp_path / "broken", "scopeguard-broken")
     (broken / "model.onnx").write_bytes(b"garbage")
     response = admin_client.post("/v1/admin/reload", json={"model": str(broken)}, headers=ADMIN)

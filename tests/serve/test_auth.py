@@ -28,7 +28,9 @@ from serve.settings import Settings
 @pytest.mark.parametrize(
     ("method", "path"), [("POST", "/v1/classify"), ("POST", "/v1/classify/batch"), ("GET", "/v1/model")]
 )
-def test_api_needs_a_valid_api_key(client: TestClient, headers: dict[str, str], method: str, path: str) -> None:
+def test_api_needs_a_valid_api_key(
+    client: TestClient, headers: dict[str, str], method: str, path: str
+) -> None:
     body = conversation() if path == "/v1/classify" else {"conversations": [conversation()]}
     response = client.request(method, path, json=body if method == "POST" else None, headers=headers)
     assert response.status_code == 401

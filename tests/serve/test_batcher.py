@@ -35,8 +35,10 @@ class RecordingClassifier:
         self.gate.wait(10)
         time.sleep(self.delay)
         self.batches.append([c.id for c in convs])
-        return [Prediction(id=c.id, label="business_support", score=0.1, threshold=0.5, model=self.name)
-                for c in convs]
+        return [
+            Prediction(id=c.id, label="business_support", score=0.1, threshold=0.5, model=self.name)
+            for c in convs
+        ]
 
 
 def batcher_for(clf: Any, **kwargs: Any) -> MicroBatcher:
@@ -92,7 +94,7 @@ def test_a_full_queue_raises() -> None:
 
 
 def test_swap_applies_to_the_next_batch_and_stop_drains() -> None:
-    async def scenario() -> tuple[list[str], RecordingClassifier, RecordingClassifier]:
+    async def scenario() -> list[str]:
         old, new = RecordingClassifier("old"), RecordingClassifier("new")
         old.gate.clear()
         batcher = batcher_for(old, max_batch_size=1)
@@ -108,17 +110,24 @@ def test_swap_applies_to_the_next_batch_and_stop_drains() -> None:
         await stopping
         with pytest.raises(BatcherClosed):
             await batcher.classify([conv(2)])
-        return models, old, new
+        return models
 
-    models, old, new = asyncio.run(scenario())
+    models = asyncio.run(scenario())
     assert models == ["old", "new"]
 
 
 def test_batched_scores_equal_scores_alone(tiny_model_dir: Path) -> None:
     clf = Classifier.load(tiny_model_dir, threads=1)
-    convs = [Conversation(id=f"r{i}", turns=[Turn(role="user", text="write a poem " * i),
-                                             Turn(role="assistant", text="your order ships today")])
-             for i in range(1, 9)]
+    convs = [
+        Conversation(
+            id=f"r{i}",
+            turns=[
+                Turn(role="user", text="write a poem " * i),
+                Turn(role="assistant", text="your order ships today"),
+            ],
+        )
+        for i in range(1, 9)
+    ]
     alone = [clf.classify([c], batch_size=1)[0].score for c in convs]
 
     async def scenario() -> list[float]:

@@ -111,7 +111,9 @@ def test_a_body_over_the_byte_limit_gets_413(tiny_model_dir: Path) -> None:
 # -- batch ---------------------------------------------------------------------------------------------
 
 
-def test_batch_results_are_in_request_order_with_per_item_errors(client: TestClient, classifier: Classifier) -> None:
+def test_batch_results_are_in_request_order_with_per_item_errors(
+    client: TestClient, classifier: Classifier
+) -> None:
     items = [
         conversation("a", "where is my parcel"),
         {"id": "bad", "turns": [{"role": "robot", "text": "hi"}]},
@@ -133,7 +135,8 @@ def test_batch_results_are_in_request_order_with_per_item_errors(client: TestCli
     assert bad == {
         "status": 422,
         "code": "invalid_conversation",
-        "detail": "conversations[1] (id bad): turns[0].role 'robot' is not one of user, assistant, agent, system",
+        "detail": "conversations[1] (id bad): turns[0].role 'robot' is not one of user, assistant, agent, "
+        "system",
     }
     assert data["results"][3]["error"]["status"] == 413
     assert data["results"][3]["error"]["detail"].endswith("turns has 201 turns, over the limit of 200")

@@ -31,16 +31,17 @@ def test_keys_hash_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: 
     assert main(["keys", "hash"]) == 2
 
 
-def test_serve_without_keys_and_without_no_auth_refuses(tiny_model_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_without_keys_and_without_no_auth_refuses(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     assert main(["serve", "--model", str(tiny_model_dir)]) == 2
     assert "API_KEY_HASHES is empty" in capsys.readouterr().err
 
 
-def test_serve_with_a_missing_model_fails_before_binding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_with_a_missing_model_fails_before_binding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["serve", "--no-auth", "--model", str(tmp_path / "none")]) == 2
     assert "is not a model folder" in capsys.readouterr().err
@@ -52,8 +53,14 @@ def test_serve_with_a_missing_env_file_fails(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, model=tmp_path, api_key_hashes=(hash_key("a"), hash_key("b")),  # type: ignore[call-arg]
-                        max_wait_ms=0.5, audit=True, threads=2)
+    settings = Settings(
+        _env_file=None,
+        model=tmp_path,
+        api_key_hashes=(hash_key("a"), hash_key("b")),  # type: ignore[call-arg]
+        max_wait_ms=0.5,
+        audit=True,
+        threads=2,
+    )
     for name, value in settings.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings(_env_file=None) == settings  # type: ignore[call-arg]

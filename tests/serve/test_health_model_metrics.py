@@ -25,7 +25,9 @@ def test_readyz_names_the_model(client: TestClient) -> None:
     assert data["model_id"].startswith("scopeguard-tiny")
 
 
-def test_503_until_the_model_is_loaded_and_warm(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_503_until_the_model_is_loaded_and_warm(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     release = threading.Event()
     real_load = serve.service.load_model
 
@@ -64,9 +66,9 @@ def test_a_model_that_fails_to_load_leaves_the_service_unready(tmp_path: Path, t
 
 
 def test_a_missing_model_folder_stops_startup(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="is not a model folder"):
-        with TestClient(create_app(make_settings(tmp_path / "nope"))):
-            pass
+    app = create_app(make_settings(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="is not a model folder"), TestClient(app):
+        pass
 
 
 def test_model_info_without_card_files(client: TestClient, tiny_model_dir: Path) -> None:
@@ -82,10 +84,23 @@ def test_model_info_without_card_files(client: TestClient, tiny_model_dir: Path)
 def test_model_info_summarises_metrics_and_returns_provenance(tmp_path: Path, tiny_model_dir: Path) -> None:
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model_dir)
-    overall = {"n": 120, "accuracy": 0.95, "macro_f1": 0.94, "general_precision": 0.9, "general_recall": 0.92,
-               "general_f1": 0.91, "roc_auc": 0.99, "pr_auc": 0.97, "ece": 0.02,
-               "confusion_matrix": {"labels": [], "matrix": []}}
-    metrics = {"precision": "int8", "threshold": 0.42, "splits": {"test": {"overall": overall, "by_lang": {}}}}
+    overall = {
+        "n": 120,
+        "accuracy": 0.95,
+        "macro_f1": 0.94,
+        "general_precision": 0.9,
+        "general_recall": 0.92,
+        "general_f1": 0.91,
+        "roc_auc": 0.99,
+        "pr_auc": 0.97,
+        "ece": 0.02,
+        "confusion_matrix": {"labels": [], "matrix": []},
+    }
+    metrics = {
+        "precision": "int8",
+        "threshold": 0.42,
+        "splits": {"test": {"overall": overall, "by_lang": {}}},
+    }
     provenance = {"model_id": "x", "git": {"commit": "abc"}, "seed": 7}
     (model_dir / "metrics.json").write_text(json.dumps(metrics))
     (model_dir / "provenance.json").write_text(json.dumps(provenance))
@@ -100,8 +115,10 @@ def test_model_info_summarises_metrics_and_returns_provenance(tmp_path: Path, ti
 def test_metrics_count_requests_labels_batches_and_model(tiny_model_dir: Path) -> None:
     with TestClient(create_app(make_settings(tiny_model_dir))) as client:
         wait_ready(client)
-        labels = [client.post("/v1/classify", json=conversation(str(i)), headers=AUTH).json()["label"]
-                  for i in range(3)]
+        labels = [
+            client.post("/v1/classify", json=conversation(str(i)), headers=AUTH).json()["label"]
+            for i in range(3)
+        ]
         client.post("/v1/classify", json={"id": "x"}, headers=AUTH)
         client.post("/v1/classify", json=conversation())
         batch = {"conversations": [conversation("a"), conversation("b")]}
@@ -118,8 +135,11 @@ def test_metrics_count_requests_labels_batches_and_model(tiny_model_dir: Path) -
     assert "scopeguard_inference_batch_conversations_count" in text
     label = labels[0]
     assert f'scopeguard_predictions_total{{label="{label}"}}' in text
-    total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                if line.startswith("scopeguard_predictions_total{"))
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("scopeguard_predictions_total{")
+    )
     assert total == 5.0  # 3 single + 2 batch items; warm-up conversations are not predictions
     assert 'scopeguard_model_info{model_id="scopeguard-tiny' in text
     assert "scopeguard_ready 1.0" in text

@@ -22,18 +22,26 @@ SECRET = "zebracornflakes"  # a marker that must never reach a log
 
 
 def secret_requests(client: TestClient) -> None:
-    ok = {"id": "s1", "turns": [{"role": "user", "text": f"my card is {SECRET}"},
-                                {"role": "assistant", "text": f"noted {SECRET}"}]}
+    ok = {
+        "id": "s1",
+        "turns": [
+            {"role": "user", "text": f"my card is {SECRET}"},
+            {"role": "assistant", "text": f"noted {SECRET}"},
+        ],
+    }
     client.post("/v1/classify", json=ok, headers=AUTH)
     client.post("/v1/classify", json={"id": "s2", "turns": [{"role": SECRET, "text": SECRET}]}, headers=AUTH)
-    client.post("/v1/classify", json={"id": "s3", "turns": [{"role": "user", "text": [SECRET]}]}, headers=AUTH)
+    client.post(
+        "/v1/classify", json={"id": "s3", "turns": [{"role": "user", "text": [SECRET]}]}, headers=AUTH
+    )
     client.post("/v1/classify", content=f'{{"id": "{SECRET}', headers=AUTH)
     client.post("/v1/classify/batch", json={"conversations": [ok, {"turns": SECRET}]}, headers=AUTH)
     client.post("/v1/classify", json=ok, headers={"Authorization": f"Bearer {SECRET}"})
 
 
-def test_no_transcript_text_in_logs(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture,
-                                    capfd: pytest.CaptureFixture[str]) -> None:
+def test_no_transcript_text_in_logs(
+    tiny_model_dir: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     configure_logging("debug")
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(make_settings(tiny_model_dir, audit=False))) as client:
@@ -93,9 +101,8 @@ def test_audit_log_records_decisions_without_text(tiny_model_dir: Path, tmp_path
 
 def test_an_unusable_audit_database_stops_startup(tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = make_settings(tiny_model_dir, audit=True, audit_url=str(tmp_path / "no" / "such" / "dir.db"))
-    with pytest.raises(ValueError, match="audit database"):
-        with TestClient(create_app(settings)):
-            pass
+    with pytest.raises(ValueError, match="audit database"), TestClient(create_app(settings)):
+        pass
 
 
 def test_database_url() -> None:

@@ -39,16 +39,30 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEGUARD_")}
-        env.update({
-            "SCOPEGUARD_API_KEY_HASHES": hash_key(API_KEY),
-            "SCOPEGUARD_ADMIN_KEY_HASHES": hash_key(ADMIN_KEY),
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": str(REPO),
-        })
+        env.update(
+            {
+                "SCOPEGUARD_API_KEY_HASHES": hash_key(API_KEY),
+                "SCOPEGUARD_ADMIN_KEY_HASHES": hash_key(ADMIN_KEY),
+                "OMP_NUM_THREADS": "1",
+                "PYTHONPATH": str(REPO),
+            }
+        )
         self.log = (workdir / "server.log").open("w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "classifier.cli", "serve", "--model", str(model_dir), "--port", str(self.port)],
-            cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "classifier.cli",
+                "serve",
+                "--model",
+                str(model_dir),
+                "--port",
+                str(self.port),
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self) -> None:
@@ -92,15 +106,23 @@ def server(model_copy: Path, tmp_path: Path) -> Iterator[Server]:
         srv.log.close()
 
 
-def hammer(url: str, stop: threading.Event, statuses: Counter[int], models: Counter[str], lock: threading.Lock,
-           worker: int) -> None:
+def hammer(
+    url: str,
+    stop: threading.Event,
+    statuses: Counter[int],
+    models: Counter[str],
+    lock: threading.Lock,
+    worker: int,
+) -> None:
     with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
         i = 0
         while not stop.is_set():
             if i % 5 == 4:
                 body = {"conversations": [conversation(f"w{worker}-{i}-{k}") for k in range(4)]}
                 response = client.post("/v1/classify/batch", json=body)
-                model = response.json()["results"][0]["result"]["model"] if response.status_code == 200 else ""
+                model = (
+                    response.json()["results"][0]["result"]["model"] if response.status_code == 200 else ""
+                )
             else:
                 response = client.post("/v1/classify", json=conversation(f"w{worker}-{i}"))
                 model = response.json().get("model", "") if response.status_code == 200 else ""
@@ -119,7 +141,9 @@ def test_concurrent_requests_survive_reloads(server: Server, model_copy: Path) -
     statuses: Counter[int] = Counter()
     models: Counter[str] = Counter()
     lock, stop = threading.Lock(), threading.Event()
-    workers = [threading.Thread(target=hammer, args=(server.url, stop, statuses, models, lock, w)) for w in range(8)]
+    workers = [
+        threading.Thread(target=hammer, args=(server.url, stop, statuses, models, lock, w)) for w in range(8)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -148,8 +172,9 @@ def test_concurrent_requests_survive_reloads(server: Server, model_copy: Path) -
 
 
 def test_sigterm_lets_in_flight_requests_finish(server: Server) -> None:
-    long_turns = [{"role": "user" if k % 2 == 0 else "assistant", "text": "where is my order " * 60}
-                  for k in range(12)]
+    long_turns = [
+        {"role": "user" if k % 2 == 0 else "assistant", "text": "where is my order " * 60} for k in range(12)
+    ]
     body = {"conversations": [{"id": f"long-{i}", "turns": long_turns} for i in range(48)]}
     results: list[int] = []
 

@@ -270,11 +270,12 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
         for i in range(b.rng.randint(1, 3)):
             b.agent(b.pick_glue("agent_lines"))
             if i == 0 or b.rng.random() < 0.5:
-                b.user(
-                    b.pick_glue("closings_user")
-                    if b.rng.random() < 0.5
-                    else b.rng.choice(b.business_families(1)[0].user)
-                )
+                if b.rng.random() < 0.5:
+                    b.user(b.pick_glue("closings_user"))
+                else:  # the customer tells the human what they need
+                    family = b.business_families(1)[0]
+                    b.use_family(family.uid)
+                    b.user(b.rng.choice(family.user))
     if sk.unanswered_tail:
         kind = b.rng.choice(("business", "general", "media", "nudge"))
         if kind == "business":

@@ -482,6 +482,28 @@ def load_language(lang_dir: Path, lang: str, report: FragmentReport) -> Language
     return LanguageFragments(lang, domains, categories, glue)
 
 
+REPEAT_MIN_CHARS = 25  # shorter lines ("1", "ok go ahead") may recur in real chats
+
+
+def repeated_lines(frag: LanguageFragments) -> list[str]:
+    """Warnings for a line (>= REPEAT_MIN_CHARS) written in two families: it would recur across splits."""
+    owners: dict[str, set[str]] = {}
+    families: list[BusinessFamily | GeneralFamily] = [f for d in frag.domains.values() for f in d.families]
+    families += [f for c in frag.categories.values() for f in c.families]
+    for fam in families:
+        texts = fam.user + fam.bot + tuple(t for ex in fam.followups for t in ex.user + ex.bot)
+        for text in texts:
+            key = " ".join(text.lower().split())
+            if len(key) >= REPEAT_MIN_CHARS:
+                owners.setdefault(key, set()).add(fam.uid)
+    return [
+        f"{frag.lang}: the line {key[:60]!r} is written in {len(uids)} families ({', '.join(sorted(uids))}); "
+        "every family needs its own wording"
+        for key, uids in owners.items()
+        if len(uids) > 1
+    ]
+
+
 def load_fragments(
     root: Path, languages: tuple[str, ...] = LANGUAGES
 ) -> tuple[dict[str, LanguageFragments], FragmentReport]:
@@ -496,6 +518,7 @@ def load_fragments(
         fragments = load_language(lang_dir, lang, report)
         if fragments is not None:
             out[lang] = fragments
+            report.warnings.extend(repeated_lines(fragments))
     return out, report
 
 

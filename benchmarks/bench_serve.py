@@ -1,0 +1,358 @@
+"""Benchmark of the HTTP service against a naive baseline, over loopback, from a separate process.
+
+Starts ``scopeguard serve`` (uvicorn, API key required, default settings) and the naive baseline
+(benchmarks/baseline_app.py: FastAPI + a torch model per request) as subprocesses on 127.0.0.1, and
+drives each with a bounded number of ``POST /v1/classify`` requests at concurrency 1, 8 and 32 from this
+process (httpx, asyncio). Records p50/p95/p99 client-side latency, throughput and errors, and the offline
+batch path (``Classifier.classify`` on the same conversations, the ``scopeguard score`` batching) for
+comparison. Writes ``benchmarks/results/serve.md`` and ``serve.json``.
+
+Targets (real model, ~250-token conversations): p50 < 10 ms and p99 < 25 ms at concurrency 1; at 32,
+throughput within 25% of the offline batch path with zero errors, and >= 5x the baseline.
+
+    python benchmarks/bench_serve.py [--model DIR] [--requests 300] [--concurrency 1 8 32] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from classifier.inference import DEFAULT_BATCH_SIZE, Classifier  # noqa: E402
+from classifier.model_path import resolve_model_dir  # noqa: E402
+from classifier.render import render_text  # noqa: E402
+from classifier.schema import Conversation, Turn, parse_conversation  # noqa: E402
+from classifier.scoring.engine import EXACT_INT8_BATCH_SIZE  # noqa: E402
+from serve.auth import hash_key, new_key  # noqa: E402
+
+RESULTS_DIR = REPO / "benchmarks" / "results"
+REPORT_MD = "serve.md"
+REPORT_JSON = "serve.json"
+DATA_CANDIDATES = (REPO / "data" / "challenge" / "challenge.jsonl", REPO / "tests" / "fixtures" / "sample.jsonl")
+TARGETS = {"p50_ms_c1": 10.0, "p99_ms_c1": 25.0, "offline_ratio_c32": 0.75, "baseline_ratio_c32": 5.0}
+START_TIMEOUT_S = 180.0
+
+
+# -- conversations ---------------------------------------------------------------------------------------
+
+
+def turn_pool(path: Path) -> list[Turn]:
+    turns: list[Turn] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            turns.extend(parse_conversation(json.loads(line)).turns)
+    return [t for t in turns if t.role in ("user", "assistant")]
+
+
+def build_conversations(pool: list[Turn], clf: Classifier, n: int, target_tokens: int) -> list[Conversation]:
+    """``n`` conversations of consecutive turns from ``pool``, each grown to about ``target_tokens``."""
+    tokenizer = clf.encoder.tokenizer
+    convs, pos = [], 0
+    for i in range(n):
+        turns: list[Turn] = []
+        while True:
+            turns.append(pool[pos % len(pool)])
+            pos += 1
+            conv = Conversation(id=f"bench-{i}", turns=turns)
+            if len(tokenizer.encode(render_text(conv)).ids) >= target_tokens or len(turns) >= 40:
+                break
+        convs.append(conv)
+    return convs
+
+
+# -- services --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """A server subprocess on 127.0.0.1 with its log in ``log_dir``."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log_dir: Path) -> None:
+        self.name, self.port = name, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = (log_dir / f"{name}.log").open("w")
+        self.process = subprocess.Popen(command, env=env, cwd=log_dir, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {START_TIMEOUT_S} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def base_env(threads: int | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOPEGUARD_")}
+    env["PYTHONPATH"] = str(REPO)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def start_scopeguard(model_dir: Path, threads: int | None, log_dir: Path) -> tuple[Service, dict[str, str]]:
+    key = new_key()
+    env = base_env(threads) | {"SCOPEGUARD_API_KEY_HASHES": hash_key(key)}
+    if threads:
+        env["SCOPEGUARD_THREADS"] = str(threads)
+    port = free_port()
+    command = [sys.executable, "-m", "classifier.cli", "serve", "--model", str(model_dir), "--port", str(port)]
+    return Service("scopeguard", command, env, port, log_dir), {"Authorization": f"Bearer {key}"}
+
+
+def start_baseline(model_dir: Path, threads: int | None, log_dir: Path) -> Service:
+    port = free_port()
+    command = [sys.executable, str(REPO / "benchmarks" / "baseline_app.py"), "--model", str(model_dir),
+               "--port", str(port)]
+    if threads:
+        command += ["--threads", str(threads)]
+    return Service("baseline", command, base_env(threads), port, log_dir)
+
+
+# -- load ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LevelResult:
+    service: str
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    throughput_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+
+
+async def drive(url: str, headers: dict[str, str], bodies: list[bytes], concurrency: int, requests: int) -> tuple[
+    list[float], int, float
+]:
+    """``requests`` POSTs by ``concurrency`` workers; returns latencies (s) of successes, errors, wall time."""
+    latencies: list[float] = []
+    errors = 0
+    next_index = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {**headers, "content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal next_index, errors
+            while next_index < requests:
+                body = bodies[next_index % len(bodies)]
+                next_index += 1
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/classify", content=body)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, errors, time.perf_counter() - started
+
+
+def run_levels(service: Service, headers: dict[str, str], bodies: list[bytes], levels: list[int],
+               requests: int, warmup: int) -> list[LevelResult]:
+    results = []
+    for concurrency in levels:
+        asyncio.run(drive(service.url, headers, bodies, concurrency, warmup))
+        latencies, errors, seconds = asyncio.run(drive(service.url, headers, bodies, concurrency, requests))
+        ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+        results.append(LevelResult(
+            service=service.name, concurrency=concurrency, requests=requests, errors=errors,
+            seconds=round(seconds, 3), throughput_rps=round(len(latencies) / seconds, 1),
+            p50_ms=round(float(np.percentile(ms, 50)), 2), p95_ms=round(float(np.percentile(ms, 95)), 2),
+            p99_ms=round(float(np.percentile(ms, 99)), 2), mean_ms=round(float(statistics.fmean(ms)), 2),
+        ))
+        print(f"{service.name:>10} c={concurrency:<3} {results[-1].throughput_rps:8.1f} req/s  "
+              f"p50 {results[-1].p50_ms:7.2f} ms  p99 {results[-1].p99_ms:7.2f} ms  errors {errors}", flush=True)
+    return results
+
+
+def offline_throughput(clf: Classifier, convs: list[Conversation], repeats: int = 3) -> float:
+    """Conversations per second of the batch path (``scopeguard score``'s batching policy), best of runs."""
+    batch_size = EXACT_INT8_BATCH_SIZE if clf.config.precision == "int8" else DEFAULT_BATCH_SIZE
+    clf.classify(convs[:8], batch_size=batch_size)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        clf.classify(convs, batch_size=batch_size)
+        best = min(best, time.perf_counter() - started)
+    return len(convs) / best
+
+
+# -- report ----------------------------------------------------------------------------------------------
+
+
+def checks(results: list[LevelResult], offline_cps: float) -> dict[str, Any]:
+    by = {(r.service, r.concurrency): r for r in results}
+    out: dict[str, Any] = {}
+    if ("scopeguard", 1) in by:
+        out["p50_ms_c1"] = by["scopeguard", 1].p50_ms
+        out["p99_ms_c1"] = by["scopeguard", 1].p99_ms
+    top = max(c for s, c in by if s == "scopeguard")
+    sg = by["scopeguard", top]
+    out["top_concurrency"] = top
+    out["offline_ratio_c32"] = round(sg.throughput_rps / offline_cps, 3)
+    out["errors"] = sum(r.errors for r in results if r.service == "scopeguard")
+    if ("baseline", top) in by:
+        out["baseline_ratio_c32"] = round(sg.throughput_rps / max(by["baseline", top].throughput_rps, 1e-9), 2)
+    met = {
+        "p50_ms_c1": out.get("p50_ms_c1", float("inf")) < TARGETS["p50_ms_c1"],
+        "p99_ms_c1": out.get("p99_ms_c1", float("inf")) < TARGETS["p99_ms_c1"],
+        "offline_ratio_c32": out["offline_ratio_c32"] >= TARGETS["offline_ratio_c32"],
+        "zero_errors": out["errors"] == 0,
+        "baseline_ratio_c32": out.get("baseline_ratio_c32", 0.0) >= TARGETS["baseline_ratio_c32"],
+    }
+    out["targets_met"] = met
+    return out
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    env, summary = report["environment"], report["summary"]
+    lines = [
+        "# Serving benchmark",
+        "",
+        f"Generated by `benchmarks/bench_serve.py` on {report['created']}. Model `{env['model_id']}` "
+        f"({env['precision']}), {env['conversations']} conversations of {env['tokens_mean']:.0f} tokens on average "
+        f"(target {env['target_tokens']}), {env['requests']} requests per level after {env['warmup']} warm-up "
+        f"requests; client and servers on one machine ({env['cpus']} CPUs, threads: {env['threads'] or 'default'}).",
+        "",
+        "| service | concurrency | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["levels"]:
+        lines.append(f"| {r['service']} | {r['concurrency']} | {r['requests']} | {r['errors']} | "
+                     f"{r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} |")
+    met = summary["targets_met"]
+    mark = {True: "met", False: "NOT met"}
+    lines += [
+        "",
+        f"Offline batch path (`Classifier.classify`, batch size as `scopeguard score`): "
+        f"{report['offline_conversations_per_s']:.1f} conversations/s.",
+        "",
+        "| target | value | |",
+        "|---|---:|---|",
+        f"| p50 at concurrency 1 < {TARGETS['p50_ms_c1']} ms | {summary.get('p50_ms_c1')} ms | {mark[met['p50_ms_c1']]} |",
+        f"| p99 at concurrency 1 < {TARGETS['p99_ms_c1']} ms | {summary.get('p99_ms_c1')} ms | {mark[met['p99_ms_c1']]} |",
+        f"| throughput at {summary['top_concurrency']} / offline >= {TARGETS['offline_ratio_c32']} | "
+        f"{summary['offline_ratio_c32']} | {mark[met['offline_ratio_c32']]} |",
+        f"| errors = 0 | {summary['errors']} | {mark[met['zero_errors']]} |",
+        f"| throughput at {summary['top_concurrency']} / baseline >= {TARGETS['baseline_ratio_c32']} | "
+        f"{summary.get('baseline_ratio_c32')} | {mark[met['baseline_ratio_c32']]} |",
+        "",
+        "The targets are for the real model (`models/default`); a tiny test model makes the fixed costs "
+        "(HTTP, JSON, tokenisation) dominate and says little about them.",
+        "",
+    ]
+    (out_dir / REPORT_MD).write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark scopeguard serve against a naive baseline.")
+    parser.add_argument("--model", help="model folder (default: $SCOPEGUARD_MODEL, else models/default)")
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per level (default 300)")
+    parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests before each level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--conversations", type=int, default=64, help="distinct conversations sent")
+    parser.add_argument("--tokens", type=int, default=250, help="target tokens per conversation")
+    parser.add_argument("--data", type=Path, help="schema-v1 JSONL whose turns build the conversations")
+    parser.add_argument("--threads", type=int, help="onnxruntime/torch threads of each server (default: all)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"output folder (default {RESULTS_DIR})")
+    args = parser.parse_args(argv)
+
+    model_dir = resolve_model_dir(args.model).resolve()
+    data = args.data or next(p for p in DATA_CANDIDATES if p.is_file())
+    clf = Classifier.load(model_dir, threads=args.threads)
+    convs = build_conversations(turn_pool(data), clf, args.conversations, args.tokens)
+    tokens = [len(clf.encoder.tokenizer.encode(render_text(c)).ids) for c in convs]
+    bodies = [json.dumps(c.to_record()).encode() for c in convs]
+    offline_cps = offline_throughput(clf, convs)
+    print(f"offline batch path: {offline_cps:.1f} conversations/s", flush=True)
+    del clf
+
+    results: list[LevelResult] = []
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        log_dir = Path(tmp)
+        service, headers = start_scopeguard(model_dir, args.threads, log_dir)
+        try:
+            service.wait_ready()
+            results += run_levels(service, headers, bodies, args.concurrency, args.requests, args.warmup)
+        finally:
+            service.stop()
+        if not args.no_baseline:
+            baseline = start_baseline(model_dir, args.threads, log_dir)
+            try:
+                baseline.wait_ready()
+                results += run_levels(baseline, {}, bodies, args.concurrency, args.requests, args.warmup)
+            finally:
+                baseline.stop()
+
+    config = json.loads((model_dir / "scopeguard.json").read_text(encoding="utf-8"))
+    report = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": {
+            "model_dir": str(model_dir), "model_id": config["model_id"], "precision": config["precision"],
+            "data": str(data), "conversations": len(convs), "target_tokens": args.tokens,
+            "tokens_mean": float(np.mean(tokens)), "tokens_max": int(np.max(tokens)),
+            "requests": args.requests, "warmup": args.warmup, "threads": args.threads,
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+        },
+        "offline_conversations_per_s": round(offline_cps, 1),
+        "levels": [asdict(r) for r in results],
+    }
+    report["summary"] = checks(results, offline_cps)
+    write_report(report, args.out)
+    print(f"wrote {args.out / REPORT_MD} and {args.out / REPORT_JSON}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
