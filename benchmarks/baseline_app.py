@@ -39,7 +39,8 @@ def build_torch_model(model_dir: Path, tokenizer: Tokenizer) -> TurnScorer:
     if TINY_NAME in config.model_id:
         return TurnScorer.from_config(tiny_encoder_config(tokenizer.get_vocab_size())).eval()
     raise FileNotFoundError(
-        f"{model_dir / CONFIG_COPY_FILE} not found: the baseline needs the training config to find the base encoder"
+        f"{model_dir / CONFIG_COPY_FILE} not found: the baseline needs the training config to find "
+        "the base encoder"
     )
 
 

@@ -47,6 +47,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MIN_CONVERSATIONS = 5000
 FP32_FILE = "model.fp32.onnx"
 LONG_SHARE = 0.15
+DEV_NOTES = {
+    "tiny": "random weights, tiny test size (2 layers, hidden 32): overheads dominate; not representative",
+    "minilm": "random weights, MiniLM-L6 size (6 layers, hidden 384): speed representative, scores not",
+}
 MINILM_SIZE = {
     "hidden_size": 384,
     "num_hidden_layers": 6,
@@ -94,8 +98,8 @@ def head(path: Path, out: Path, n: int) -> None:
 # -- dev model -------------------------------------------------------------------------------------------
 
 
-def build_dev_models(work: Path) -> tuple[Path, Path, Path]:
-    """A MiniLM-sized random TurnScorer: (int8 folder with model.fp32.onnx beside, fp32 folder, torch dir)."""
+def build_dev_models(work: Path, size: str) -> tuple[Path, Path, Path]:
+    """A random TurnScorer of ``size``: (int8 folder with model.fp32.onnx beside, fp32 folder, torch dir)."""
     import torch
 
     import training.tiny as tiny
@@ -115,8 +119,9 @@ def build_dev_models(work: Path) -> tuple[Path, Path, Path]:
     ]
     tokenizer = tiny.train_tokenizer([render_turn("user", t) for t in texts], vocab_size=8000)
     config = tiny.tiny_encoder_config(tokenizer.get_vocab_size())
-    for key, value in MINILM_SIZE.items():
-        setattr(config, key, value)
+    if size == "minilm":
+        for key, value in MINILM_SIZE.items():
+            setattr(config, key, value)
     torch.manual_seed(0)
     model = TurnScorer.from_config(config).eval()
     torch_dir = work / "torch"
@@ -132,7 +137,7 @@ def build_dev_models(work: Path) -> tuple[Path, Path, Path]:
             render=RenderConfig(),
             special_tokens=tiny.special_tokens_of(tokenizer),
             base_model=BaseModelInfo(name="random-minilm-size-bert", package="scopeguard", version=None),
-            model_name="bench-minilm-random",
+            model_name=f"bench-{size}-random",
             check_convs=tiny.conversations_from_texts(texts[:200]),
             precision=precision,
             selection_flows=40,
@@ -439,6 +444,12 @@ def main() -> None:
     parser.add_argument(
         "--torch-model", type=Path, help="TurnScorer.save folder of the same fine-tuned model"
     )
+    parser.add_argument(
+        "--dev-size",
+        choices=sorted(DEV_NOTES),
+        default="minilm",
+        help="without --model: size of the random model built for the run (default minilm)",
+    )
     parser.add_argument("--n", type=int, default=MIN_CONVERSATIONS)
     parser.add_argument("--small", type=int, default=1000, help="archive size of the memory comparison")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the one-process runs")
@@ -464,11 +475,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
         work = Path(tmp)
         if args.model is None:
-            print("bench: building a MiniLM-sized random model (no --model) ...", file=sys.stderr, flush=True)
-            model, fp32, torch_model = build_dev_models(work / "model")
-            note = "random weights, MiniLM-L6 size (6 layers, hidden 384): speed representative, scores not"
+            print(
+                f"bench: building a {args.dev_size} random model (no --model) ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            model, fp32, torch_model = build_dev_models(work / "model", args.dev_size)
+            note = DEV_NOTES[args.dev_size]
             notes.append(
-                "No trained model was given: a randomly initialised MiniLM-L6-sized TurnScorer was "
+                f"No trained model was given: a randomly initialised {args.dev_size}-sized TurnScorer was "
                 "exported through training.package.write_model_folder (int8 and fp32). Rerun with "
                 "--model models/default (and --torch-model) for the shipped model."
             )

@@ -60,12 +60,12 @@ def _check(credentials: HTTPAuthorizationCredentials | None, digests: Iterable[s
         )
 
 
-def require_api_key(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_api_key(settings: SettingsDep, credentials: Credentials) -> None:
     if settings.auth:
         _check(credentials, settings.api_key_hashes, "API key")
 
 
-def require_admin_key(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_admin_key(settings: SettingsDep, credentials: Credentials) -> None:
     if settings.auth:
         _check(credentials, settings.admin_key_hashes, "admin key")
 

@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the routes (``Annotated`` aliases)."""
+"""FastAPI dependencies shared by the routes (``Annotated`` aliases).
+
+Dependencies are ``async def`` where they can be: FastAPI runs a plain ``def`` dependency in its thread
+pool, a thread hop per request that costs more than the work.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from serve.service import ModelService
 from serve.settings import Settings, get_settings
 
 
-def get_service(request: Request) -> ModelService:
+async def get_service(request: Request) -> ModelService:
     return request.app.state.service  # created by the lifespan handler
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 

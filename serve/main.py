@@ -1,7 +1,7 @@
 """Assembles the app: ``create_app(settings)``. Run it with ``scopeguard serve`` (docs/SERVING.md).
 
 The lifespan handler creates the heavy resources (model service with its micro-batcher, audit log),
-starts loading the model in the background, reloads on SIGHUP, and on shutdown finishes the work that
+starts loading the model in the background (with several workers: waits for it), reloads on SIGHUP, and on shutdown finishes the work that
 is queued (uvicorn first waits for in-flight requests).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -75,6 +75,10 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         service = ModelService(settings, app.state.metrics, audit)
         app.state.service = service
         service.start()
+        if settings.workers > 1:
+            # uvicorn replaces workers one by one on SIGHUP once the new one has started: make "started"
+            # mean "model warm", so the swap never sends requests to a worker that is still loading.
+            await service.wait_loaded()
         tasks: set[asyncio.Task[Any]] = set()
         sighup = settings.reload_on_sighup and _install_sighup(service, tasks)
         try:
@@ -104,13 +108,24 @@ def _openapi(app: FastAPI) -> Any:
     return openapi
 
 
+def _provide(settings: Settings) -> Callable[[], Awaitable[Settings]]:
+    async def provided_settings() -> Settings:
+        return settings
+
+    return provided_settings
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app serving ``settings`` (default: ``get_settings()``, the environment)."""
-    settings = settings or get_settings()
+    overrides = settings is not None
+    settings = settings if settings is not None else get_settings()
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=_version(), lifespan=_lifespan(settings))
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.dependency_overrides[get_settings] = lambda: settings
+    if overrides:
+        # Only for explicit settings (tests): FastAPI re-resolves every dependency of every request
+        # while any override is set, so the production app has none.
+        app.dependency_overrides[get_settings] = _provide(settings)
     add_error_handlers(app)
     for router_module in (classify, model, admin, health):
         app.include_router(router_module.router)

@@ -163,6 +163,13 @@ class ModelService:
         self.state, self.failure = "ready", None
         self.metrics.ready.set(1)
 
+    async def wait_loaded(self) -> None:
+        """Wait for the first load; RuntimeError if it failed."""
+        if self._load_task is not None:
+            await self._load_task
+        if self.state == "failed":
+            raise RuntimeError(self.failure)
+
     async def stop(self) -> None:
         """Refuse new work, finish what is queued and in flight."""
         self.state = "stopping"

@@ -127,6 +127,9 @@ class DataConfig(_Strict):
         Path("../shared/realdev"),
         description="real public conversations, evaluated only, never trained or tuned on; skipped if absent",
     )
+    realdev_max_flows: int | None = Field(
+        400, ge=1, description="flows evaluated per realdev file (a seeded random sample; time budget)"
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> DataConfig:
@@ -172,7 +175,7 @@ class TrainConfig(_Strict):
     threads: int = Field(2, ge=1, description="torch and onnxruntime intra-op threads")
     eval_batch_size: int = Field(32, ge=1, description="windows per inference batch")
     eval_max_train_flows: int | None = Field(
-        1000, ge=1, description="training-split flows scored for metrics.json (a random sample; time budget)"
+        300, ge=1, description="training-split flows scored for metrics.json (a random sample; time budget)"
     )
     threshold: ThresholdPolicy = ThresholdPolicy()
     calibration: CalibrationConfig = CalibrationConfig()

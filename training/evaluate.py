@@ -75,7 +75,9 @@ def binary_metrics(
         "n": len(y),
         "positives": int(y.sum()),
         "accuracy": float(accuracy_score(y, pred)) if len(y) else None,
-        "macro_f1": float(f1_score(y, pred, labels=[0, 1], average="macro", zero_division=0))
+        # Over the labels present in the set: a one-label set (e.g. realdev/sgd) is not penalised for
+        # the F1 of a class it does not contain.
+        "macro_f1": float(f1_score(y, pred, labels=sorted(set(y.tolist())), average="macro", zero_division=0))
         if len(y)
         else None,
         "general_precision": float(p[0]),

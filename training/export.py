@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -118,18 +119,31 @@ def export_onnx(
 
 
 def quantize_int8(
-    fp32_path: str | Path, out_path: str | Path, *, per_channel: bool = False, reduce_range: bool = False
+    fp32_path: str | Path,
+    out_path: str | Path,
+    *,
+    per_channel: bool = False,
+    reduce_range: bool = False,
+    keep_fp32: str | None = None,
 ) -> Path:
-    """Dynamic int8 quantisation (QInt8 weights, activations quantised at run time) with onnxruntime."""
+    """Dynamic int8 quantisation (QInt8 weights, activations quantised at run time) with onnxruntime.
+
+    ``keep_fp32``: a regular expression; nodes whose name matches it stay in fp32.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out_path = Path(out_path)
+    excluded = []
+    if keep_fp32:
+        pattern = re.compile(keep_fp32)
+        excluded = [n.name for n in onnx.load(str(fp32_path)).graph.node if pattern.search(n.name)]
     quantize_dynamic(
         str(fp32_path),
         str(out_path),
         weight_type=QuantType.QInt8,
         per_channel=per_channel,
         reduce_range=reduce_range,
+        nodes_to_exclude=excluded,
     )
     return out_path
 

@@ -110,16 +110,17 @@ def load_splits(config: TrainConfig) -> tuple[dict[str, list[Conversation]], dic
     return convs, entries
 
 
-def load_realdev(directory: Path | None) -> dict[str, list[Conversation]]:
-    """Evaluation-only real conversations, one set per file (never trained or tuned on)."""
+def load_realdev(directory: Path | None, max_flows: int | None, seed: int) -> dict[str, list[Conversation]]:
+    """Evaluation-only real conversations, one set per file (never trained or tuned on), sampled."""
     if directory is None or not directory.is_dir():
         return {}
-    return {
-        f"{REALDEV_SPLIT_PREFIX}{path.name.removesuffix('.gz').removesuffix('.jsonl')}": load_conversations(
-            [path]
-        )
-        for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.jsonl.gz")])
-    }
+    sets = {}
+    for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.jsonl.gz")]):
+        convs = load_conversations([path])
+        if max_flows is not None and len(convs) > max_flows:
+            convs = [convs[i] for i in _sample_indices(len(convs), max_flows, seed)]
+        sets[f"{REALDEV_SPLIT_PREFIX}{path.name.removesuffix('.gz').removesuffix('.jsonl')}"] = convs
+    return sets
 
 
 def _progress_callback(config: TrainConfig, total_hint: int):
@@ -175,7 +176,7 @@ def _run(config: TrainConfig) -> TrainResult:
     encoder = ConversationEncoder(tokenizer, config.render, special.cls_id, special.sep_id)
 
     convs, entries = load_splits(config)
-    realdev = load_realdev(config.data.realdev_dir)
+    realdev = load_realdev(config.data.realdev_dir, config.data.realdev_max_flows, config.seed)
     encoded: dict[str, list[Example]] = {}
     for split in config.data.train_splits:
         ds = encode_dataset(

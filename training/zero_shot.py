@@ -17,6 +17,7 @@ from transformers import AutoModel
 from classifier.model_config import TOKENIZER_FILE
 from classifier.render import render_text
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+from training.tiny import special_tokens_of
 
 MAX_TOKENS = 256
 SCALE = 20.0  # cosine differences are small; this spreads scores over (0, 1) without changing the ranking
@@ -28,9 +29,9 @@ class ZeroShot:
         if missing:
             raise ValueError(f"zero-shot prototypes need descriptions for {sorted(missing)}")
         self.tokenizer = Tokenizer.from_file(str(base_dir / TOKENIZER_FILE))
-        pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+        pad_id = special_tokens_of(self.tokenizer).pad_id
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
+        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=self.tokenizer.id_to_token(pad_id))
         self.model = AutoModel.from_pretrained(str(base_dir), add_pooling_layer=False).eval()
         self.batch_size = batch_size
         self.prototypes = {

@@ -15,6 +15,8 @@ from typing import Any
 from classifier.commands.reader_args import _positive_int
 
 APP_FACTORY = "serve.main:app_from_environment"
+# With several workers, a worker counts as started once its model is loaded and warm (serve/main.py).
+WORKER_START_TIMEOUT_S = 300
 
 
 def _port(value: str) -> int:
@@ -100,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
         server_header=False,
     )
     return 0

@@ -370,11 +370,8 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
                 summary.scored += len(rows)
                 summary.quarantined += len(bad)
                 save()
-                last = chunk[-1]
-                where = (last.source, last.line)
-                progress.update(
-                    positions.advance(*where), summary.scored + summary.quarantined, summary.quarantined
-                )
+                position = positions.advance(chunk[-1].source, chunk[-1].line)
+                progress.update(position, summary.scored + summary.quarantined, summary.quarantined)
 
             for chunk, stop in _chunks(items, job.chunk_size, job.strict):
                 convs = [item.conversation for item in chunk if isinstance(item, Record)]

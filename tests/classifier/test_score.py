@@ -217,10 +217,28 @@ def _wait_for(predicate, timeout: float) -> bool:
     return False
 
 
-def test_resume_after_sigkill_has_no_duplicate_and_no_missing_row(tmp_path, tiny_model_dir, archive_factory):
+def _output_ids(out: Path) -> list[str]:
+    if out.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [str(i) for i in pq.read_table(out).column("id").to_pylist()]
+    if out.suffix == ".csv":
+        import csv
+
+        with out.open(encoding="utf-8", newline="") as handle:
+            return [row["id"] for row in csv.DictReader(handle)]
+    return [r["id"] for r in rows(out)]
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "csv", "parquet"])
+def test_resume_after_sigkill_has_no_duplicate_and_no_missing_row(
+    tmp_path, tiny_model_dir, archive_factory, ext
+):
+    if ext == "parquet":
+        pytest.importorskip("pyarrow")
     n = 3000
     archive = archive_factory(n, bad_every=97)
-    out = tmp_path / "scores.jsonl"
+    out = tmp_path / f"scores.{ext}"
     argv = [sys.executable, "-m", "classifier.cli", "score", str(archive), "--model", str(tiny_model_dir),
             "--out", str(out), "--chunk-size", "8"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -251,7 +269,7 @@ def test_resume_after_sigkill_has_no_duplicate_and_no_missing_row(tmp_path, tiny
     assert f"resumed after {killed_at.records_done} records" in result.stdout
     expected_bad = n // 97
     assert f"{n} records read: {n - expected_bad} scored, {expected_bad} quarantined" in result.stdout
-    ids = [r["id"] for r in rows(out)]
+    ids = _output_ids(out)
     bad_ids = [r["id"] for r in rows(tmp_path / "scores.quarantine.jsonl")]
     assert len(ids) == len(set(ids)) == n - expected_bad
     assert sorted(ids + bad_ids) == [f"gen-{i:05d}" for i in range(n)]

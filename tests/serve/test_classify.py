@@ -105,6 +105,10 @@ def test_a_body_over_the_byte_limit_gets_413(tiny_model_dir: Path) -> None:
         response = client.post("/v1/classify", json=conversation(text="word " * 1000), headers=AUTH)
         assert response.status_code == 413
         assert response.json()["code"] == "body_too_large"
+        # Without a Content-Length (chunked), the limit is enforced while reading.
+        chunks = iter([b'{"id": "c", "turns": [{"role": "user", "text": "', b"x" * 4096, b'"}]}'])
+        chunked = client.post("/v1/classify", content=chunks, headers=AUTH)
+        assert chunked.status_code == 413
         assert client.post("/v1/classify", json=conversation(), headers=AUTH).status_code == 200
 
 

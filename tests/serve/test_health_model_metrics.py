@@ -51,6 +51,12 @@ def test_503_until_the_model_is_loaded_and_warm(
         assert client.post("/v1/classify", json=conversation(), headers=AUTH).status_code == 200
 
 
+def test_with_several_workers_startup_waits_for_the_model(tiny_model_dir: Path) -> None:
+    # uvicorn's rolling worker restart (SIGHUP) trusts start-up; it must include the model load.
+    with TestClient(create_app(make_settings(tiny_model_dir, workers=2))) as client:
+        assert client.get("/readyz").status_code == 200
+
+
 def test_a_model_that_fails_to_load_leaves_the_service_unready(tmp_path: Path, tiny_model_dir: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,21 @@ def secret_requests(client: TestClient) -> None:
     client.post("/v1/classify", json=ok, headers={"Authorization": f"Bearer {SECRET}"})
 
 
+@pytest.fixture
+def json_logging() -> Iterator[None]:
+    """configure_logging for one test, then the root logger as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("debug")
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("json_logging")
 def test_no_transcript_text_in_logs(
     tiny_model_dir: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging("debug")
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(make_settings(tiny_model_dir, audit=False))) as client:
         wait_ready(client)

@@ -36,6 +36,7 @@ def test_binary_metrics_match_hand_counts():
 def test_single_label_sets_have_no_auc():
     m = binary_metrics([0, 0, 0], [0.1, 0.2, 0.9], 0.5)
     assert m["roc_auc"] is None and m["pr_auc"] is None and m["accuracy"] == pytest.approx(2 / 3)
+    assert m["macro_f1"] == pytest.approx(0.8)  # F1 of the one label present, not averaged with a 0
 
 
 def test_ece_is_zero_when_confidence_matches_frequency_and_large_when_not():

@@ -9,7 +9,8 @@ conversation repeat its one family); instead, per language, every domain and cat
 with one non-train split in turn (validation, test, heldout, validation, ...), which gets the
 non-train share of its families (30% by default: 3 of 10) while train keeps the rest. Every
 non-train split so gets about its share of all families, in a third of the domains per language
-(rotating over languages, so all domains appear). Order is by a stable hash of the ids.
+(shifted by one split per language, so every domain and category reaches every split). Order is by
+a stable hash of the ids.
 """
 
 from __future__ import annotations
@@ -54,10 +55,13 @@ def _assign(
     return partition(uids, shares, seed, splits)
 
 
-def paired_splits(keys: list[str], lang: str, seed: int, others: tuple[str, ...]) -> dict[str, str]:
-    """Each key (domain or category) -> the non-train split that gets a share of its families."""
-    ordered = sorted(keys, key=lambda k: _order_key(seed, f"{lang}/{k}"))
-    return {key: others[i % len(others)] for i, key in enumerate(ordered)}
+def paired_splits(keys: list[str], lang_index: int, seed: int, others: tuple[str, ...]) -> dict[str, str]:
+    """Each key (domain or category) -> the non-train split that gets a share of its families.
+
+    Keys are ordered by a stable hash and dealt to the splits in turn, shifted by one per language, so
+    over three languages every domain and category reaches every non-train split."""
+    ordered = sorted(keys, key=lambda k: _order_key(seed, k))
+    return {key: others[(i + lang_index) % len(others)] for i, key in enumerate(ordered)}
 
 
 def _pair_shares(shares: dict[str, float], paired: str) -> dict[str, float]:
@@ -77,10 +81,10 @@ def build_pools(
     pools: dict[str, dict[str, LanguageFragments]] = {s: {} for s in SPLITS}
     shared: list[str] = []
     seed, shares = config.seed, config.family_shares
-    for lang, frag in fragments.items():
+    for lang_index, (lang, frag) in enumerate(fragments.items()):
         others = SPLITS[1:]
         open_domains = [k for k in sorted(frag.domains) if k not in config.heldout_domains]
-        domain_pair = paired_splits(open_domains, lang, seed, others)
+        domain_pair = paired_splits(open_domains, lang_index, seed, others)
         domains: dict[str, dict[str, Domain]] = {s: {} for s in SPLITS}
         for key, dom in frag.domains.items():
             splits = ("heldout",) if key in config.heldout_domains else ("train", domain_pair[key])
@@ -96,7 +100,7 @@ def build_pools(
                 if fams:
                     domains[split][key] = replace(dom, families=fams)
         open_categories = [k for k in sorted(frag.categories) if k not in config.heldout_categories]
-        category_pair = paired_splits(open_categories, lang, seed, others)
+        category_pair = paired_splits(open_categories, lang_index, seed, others)
         categories: dict[str, dict[str, Category]] = {s: {} for s in SPLITS}
         for key, cat in frag.categories.items():
             splits = ("heldout",) if key in config.heldout_categories else ("train", category_pair[key])
