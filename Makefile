@@ -13,6 +13,8 @@ SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
 TRAIN_CONFIG ?= training/config.yaml
+SERVE_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-dev demo test test-all lint format train data serve bench-batch bench-serve clean
@@ -80,15 +82,15 @@ data: $(DEV_STAMP)
 
 ## Run the HTTP service on 127.0.0.1:8080 (API keys from SCOPEGUARD_API_KEY_HASHES; see docs/SERVING.md)
 serve: $(RUN_STAMP)
-	$(VENV)/bin/scopeguard serve --model $(MODEL)
+	$(VENV)/bin/scopeguard serve --model $(MODEL) $(SERVE_ARGS)
 
 ## Batch-scoring benchmark against the baselines (writes benchmarks/results/batch.md)
 bench-batch: $(DEV_STAMP)
-	$(PY) benchmarks/bench_batch.py --model $(MODEL)
+	$(PY) benchmarks/bench_batch.py --model $(MODEL) $(BENCH_ARGS)
 
 ## HTTP-service benchmark against a naive baseline (writes benchmarks/results/serve.md)
 bench-serve: $(DEV_STAMP)
-	$(PY) benchmarks/bench_serve.py --model $(MODEL)
+	$(PY) benchmarks/bench_serve.py --model $(MODEL) $(BENCH_ARGS)
 
 ## Remove the venv and caches (never data or models)
 clean:

@@ -38,11 +38,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifier.inference import DEFAULT_BATCH_SIZE, Classifier  # noqa: E402
+from classifier.inference import Classifier  # noqa: E402
 from classifier.model_path import resolve_model_dir  # noqa: E402
 from classifier.render import render_text  # noqa: E402
 from classifier.schema import Conversation, Turn, parse_conversation  # noqa: E402
-from classifier.scoring.engine import EXACT_INT8_BATCH_SIZE  # noqa: E402
 from serve.auth import hash_key, new_key  # noqa: E402
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -68,18 +67,24 @@ def turn_pool(path: Path) -> list[Turn]:
 
 
 def build_conversations(pool: list[Turn], clf: Classifier, n: int, target_tokens: int) -> list[Conversation]:
-    """``n`` conversations of consecutive turns from ``pool``, each grown to about ``target_tokens``."""
+    """``n`` conversations of consecutive turns from ``pool``, each as close to ``target_tokens`` (rendered
+    text) as whole turns allow."""
     tokenizer = clf.encoder.tokenizer
+
+    def tokens(turns: list[Turn]) -> int:
+        return len(tokenizer.encode(render_text(Conversation(id="x", turns=turns))).ids)
+
     convs, pos = [], 0
     for i in range(n):
-        turns: list[Turn] = []
-        while True:
-            turns.append(pool[pos % len(pool)])
+        turns = [pool[pos % len(pool)]]
+        pos += 1
+        while tokens(turns) < target_tokens and len(turns) < 40:
+            longer = [*turns, pool[pos % len(pool)]]
             pos += 1
-            conv = Conversation(id=f"bench-{i}", turns=turns)
-            if len(tokenizer.encode(render_text(conv)).ids) >= target_tokens or len(turns) >= 40:
-                break
-        convs.append(conv)
+            if abs(tokens(longer) - target_tokens) > abs(tokens(turns) - target_tokens):
+                break  # the next turn overshoots more than stopping undershoots
+            turns = longer
+        convs.append(Conversation(id=f"bench-{i}", turns=turns))
     return convs
 
 
@@ -182,6 +187,16 @@ class LevelResult:
     p95_ms: float
     p99_ms: float
     mean_ms: float
+    server_cpu_ms_per_request: float | None  # robust to other load on the machine, unlike latency
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and all its threads (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Connection:
@@ -267,7 +282,12 @@ def run_levels(
     results = []
     for concurrency in levels:
         asyncio.run(drive(service.port, headers, bodies, concurrency, warmup))
+        cpu_before = process_cpu_seconds(service.process.pid)
         latencies, errors, seconds = asyncio.run(drive(service.port, headers, bodies, concurrency, requests))
+        cpu_after = process_cpu_seconds(service.process.pid)
+        cpu_ms = (
+            None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / requests
+        )
         ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
         results.append(
             LevelResult(
@@ -281,26 +301,30 @@ def run_levels(
                 p95_ms=round(float(np.percentile(ms, 95)), 2),
                 p99_ms=round(float(np.percentile(ms, 99)), 2),
                 mean_ms=round(float(statistics.fmean(ms)), 2),
+                server_cpu_ms_per_request=None if cpu_ms is None else round(cpu_ms, 2),
             )
         )
         print(
             f"{service.name:>10} c={concurrency:<3} {results[-1].throughput_rps:8.1f} req/s  "
-            f"p50 {results[-1].p50_ms:7.2f} ms  p99 {results[-1].p99_ms:7.2f} ms  errors {errors}",
+            f"p50 {results[-1].p50_ms:7.2f} ms  p99 {results[-1].p99_ms:7.2f} ms  errors {errors}  "
+            f"server CPU {results[-1].server_cpu_ms_per_request} ms/request",
             flush=True,
         )
     return results
 
 
-def offline_throughput(clf: Classifier, convs: list[Conversation], repeats: int = 3) -> float:
-    """Conversations per second of the batch path (``scopeguard score``'s batching policy), best of runs."""
-    batch_size = EXACT_INT8_BATCH_SIZE if clf.config.precision == "int8" else DEFAULT_BATCH_SIZE
+def offline_throughput(clf: Classifier, convs: list[Conversation], repeats: int = 3) -> tuple[float, float]:
+    """Conversations per second of the batch path (``scopeguard score``'s batching policy), best of runs,
+    and its CPU milliseconds per conversation."""
+    batch_size = clf.default_batch_size
     clf.classify(convs[:8], batch_size=batch_size)
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         clf.classify(convs, batch_size=batch_size)
         best = min(best, time.perf_counter() - started)
-    return len(convs) / best
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return len(convs) / best, best_cpu * 1000 / len(convs)
 
 
 # -- report ----------------------------------------------------------------------------------------------
@@ -346,20 +370,25 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
         f"threads per server: {env['threads'] or 'default'}, load average at start {env['load_average']}).",
         "",
         *([report["note"], ""] if report.get("note") else []),
-        "| service | concurrency | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | p99 (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| service | concurrency | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| server CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["levels"]:
         lines.append(
             f"| {r['service']} | {r['concurrency']} | {r['requests']} | {r['errors']} | "
-            f"{r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} |"
+            f"{r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+            f"{r['server_cpu_ms_per_request']} |"
         )
     met = summary["targets_met"]
     mark = {True: "met", False: "NOT met"}
     lines += [
         "",
         f"Offline batch path (`Classifier.classify`, batch size as `scopeguard score`): "
-        f"{report['offline_conversations_per_s']:.1f} conversations/s.",
+        f"{report['offline_conversations_per_s']:.1f} conversations/s, "
+        f"{report['offline_cpu_ms_per_conversation']} CPU ms per conversation. Server CPU per request is "
+        "the CPU time the server process used divided by the requests: unlike latency and throughput it "
+        "hardly depends on what else runs on the machine.",
         "",
         "| target | value | |",
         "|---|---:|---|",
@@ -404,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     convs = build_conversations(turn_pool(data), clf, args.conversations, args.tokens)
     tokens = [len(clf.encoder.tokenizer.encode(render_text(c)).ids) for c in convs]
     bodies = [json.dumps(c.to_record()).encode() for c in convs]
-    offline_cps = offline_throughput(clf, convs)
-    print(f"offline batch path: {offline_cps:.1f} conversations/s", flush=True)
+    offline_cps, offline_cpu_ms = offline_throughput(clf, convs)
+    print(
+        f"offline batch path: {offline_cps:.1f} conversations/s, {offline_cpu_ms:.2f} CPU ms each", flush=True
+    )
     del clf
 
     results: list[LevelResult] = []
@@ -446,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "note": args.note,
         "offline_conversations_per_s": round(offline_cps, 1),
+        "offline_cpu_ms_per_conversation": round(offline_cpu_ms, 2),
         "levels": [asdict(r) for r in results],
     }
     report["summary"] = checks(results, offline_cps)

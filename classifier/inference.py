@@ -24,6 +24,9 @@ from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
 BOT_CHANNEL = 0
 REQUEST_CHANNEL = 1
 DEFAULT_BATCH_SIZE = 16
+# One window per onnxruntime call for int8: dynamic quantisation scales activations over the whole batch,
+# so batching would make a score depend on its batch-mates (measured as fast on CPU: nothing is padded).
+EXACT_INT8_BATCH_SIZE = 1
 DEFAULT_MAX_BATCH_TOKENS = 4096
 MAX_EVIDENCE = 3
 
@@ -87,6 +90,11 @@ def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
     return TurnLogits(turns=turns, flow_logit=-math.inf, judged_role="none")
 
 
+def exact_batch_size(precision: str) -> int:
+    """Windows per onnxruntime call that keep every score independent of the other inputs."""
+    return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
+
+
 def session_options(threads: int | None) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -133,6 +141,10 @@ class Classifier:
     def threshold(self) -> float:
         return self.config.threshold
 
+    @property
+    def default_batch_size(self) -> int:
+        return exact_batch_size(self.config.precision)
+
     def calibrate(self, logit: float) -> float:
         cal = self.config.calibration
         if logit == -math.inf:
@@ -163,10 +175,14 @@ class Classifier:
         self,
         convs: Sequence[Conversation],
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> list[TurnLogits]:
-        """Raw turn and flow logits of many conversations, batched by window length."""
+        """Raw turn and flow logits of many conversations, batched by window length.
+
+        ``batch_size`` None = ``default_batch_size`` (exact for the model's precision).
+        """
+        batch_size = batch_size or self.default_batch_size
         per_conv = self.encoder.encode_many(convs)
         items = [(ci, w) for ci, windows in enumerate(per_conv) for w in windows]
         turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
@@ -181,7 +197,7 @@ class Classifier:
         self,
         convs: Sequence[Conversation],
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> list[Prediction]:
         raw = self.turn_logits_many(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)

@@ -33,7 +33,6 @@ from classifier.readers.base import _decode, max_line_bytes
 from classifier.readers.jsonl import decode_json_line
 from classifier.readers.openai import openai_to_record
 from classifier.schema import DEFAULT_LIMITS, Limits, RecordError, parse_conversation
-from classifier.scoring.engine import EXACT_INT8_BATCH_SIZE
 from classifier.scoring.rows import META_KEYS, quarantine_row, score_row
 
 SPARK_FORMATS = ("jsonl", "openai")
@@ -132,7 +131,7 @@ def score_partition(
     import pandas as pd
 
     clf = cached_classifier(model_dir, threads)
-    size = batch_size or (EXACT_INT8_BATCH_SIZE if clf.config.precision == "int8" else 16)
+    size = batch_size or clf.default_batch_size
     names = [field.split(" ")[0] for field in _top_level_fields(OUTPUT_SCHEMA)]
     for batch in batches:
         items = [
@@ -214,12 +213,13 @@ def read_json_lines(spark: Any, files: Sequence[Path]) -> Any:
 
 def _spark_files(paths: Sequence[str], fmt: str) -> tuple[list[Path], str]:
     files = expand_paths(paths)
-    formats = set()
+    formats: set[str] = set()
     for path in files:
         if path.name.endswith((".meta.json", ".meta.json.gz")):
             continue
-        formats.add(detect_format(path) if fmt == "auto" else fmt)
-    formats.discard(None)
+        found = detect_format(path) if fmt == "auto" else fmt
+        if found is not None:  # None: an empty file, no records
+            formats.add(found)
     if len(formats) > 1 or not formats <= set(SPARK_FORMATS):
         raise ValueError(
             f"--engine spark reads one JSON Lines format per run ({', '.join(SPARK_FORMATS)}); found "

@@ -10,8 +10,12 @@ random generator, so the archive is identical on every run::
 Files: ``support_2026-03.jsonl.gz`` (schema v1), ``llm_bot_openai.jsonl`` (OpenAI chat format),
 ``helpdesk_export.csv`` (long CSV), ``whatsapp/*.txt`` with ``.meta.json`` sidecars (WhatsApp "Export
 chat"), ``wa_cloud_webhooks.jsonl`` (WhatsApp Cloud API webhooks and logged send requests). Labels are the
-ground truth of the assembly (``general_assistance`` when the bot answered a general request). A few
-deliberately broken records show the quarantine. None of this text comes from ``data/``.
+ground truth of the assembly (``general_assistance`` when the bot answered a general request). None of
+this text comes from ``data/``.
+
+The bundled archive is clean, so ``scopeguard validate examples/archive`` (the first step of ``make demo``)
+passes. ``--with-broken`` adds three broken records (a cut-off JSON line, an unknown role, an empty CSV
+message) to show the quarantine: ``305 records read: 302 scored, 3 quarantined``.
 """
 
 from __future__ import annotations
@@ -488,13 +492,12 @@ def _conversations(
     return [build_conversation(rng, start_index + i, rng.choice(pool)) for i in range(n)]
 
 
-def write_jsonl_gz(path: Path, convs: list[dict]) -> None:
+def write_jsonl_gz(path: Path, convs: list[dict], broken: bool) -> None:
     lines = [json.dumps(c, ensure_ascii=False) for c in convs]
-    lines.insert(
-        17, '{"id": "demo-broken", "turns": [{"role": "user", "text": "hi, where is my ord'
-    )  # cut off
-    bad = dict(convs[0], id="demo-bad-role", turns=[{"role": "bot", "text": "Hello!"}])
-    lines.insert(40, json.dumps(bad))
+    if broken:
+        lines.insert(17, '{"id": "demo-broken", "turns": [{"role": "user", "text": "hi, where is my ord')
+        bad = dict(convs[0], id="demo-bad-role", turns=[{"role": "bot", "text": "Hello!"}])
+        lines.insert(40, json.dumps(bad))
     data = ("\n".join(lines) + "\n").encode("utf-8")
     with (
         path.open("wb") as raw,
@@ -522,7 +525,7 @@ def write_openai(path: Path, rng: random.Random, convs: list[dict]) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def write_csv(path: Path, convs: list[dict]) -> None:
+def write_csv(path: Path, convs: list[dict], broken: bool) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("conversation_id", "role", "text", "ts", "lang", "label"))
@@ -531,7 +534,8 @@ def write_csv(path: Path, convs: list[dict]) -> None:
                 writer.writerow(
                     (conv["id"], turn["role"], turn["text"], turn["ts"], conv["lang"], conv["label"])
                 )
-        writer.writerow(("demo-empty", "user", "   ", "2026-03-20T10:00:00Z", "en", ""))  # an empty message
+        if broken:
+            writer.writerow(("demo-empty", "user", "   ", "2026-03-20T10:00:00Z", "en", ""))  # empty message
 
 
 def _whatsapp_line(at: datetime, sender: str, text: str, ios: bool) -> str:
@@ -652,8 +656,13 @@ def write_wa_cloud(path: Path, rng: random.Random, convs: list[dict]) -> None:
             handle.write(json.dumps(event, ensure_ascii=False) + "\n")
 
 
-def build_archive(out: Path, seed: int = 0) -> dict[str, int]:
-    """Write the archive to ``out``; returns conversations per file kind (broken records not counted)."""
+BROKEN_RECORDS = 3
+
+
+def build_archive(out: Path, seed: int = 0, *, broken: bool = False) -> dict[str, int]:
+    """Write the archive to ``out``; returns conversations per file kind (broken records not counted).
+
+    ``broken`` adds BROKEN_RECORDS unusable records (see the module docstring)."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = _conversations(rng, 140, 0)
@@ -671,9 +680,9 @@ def build_archive(out: Path, seed: int = 0) -> dict[str, int]:
         :12
     ]
     cloud = _conversations(rng, 40, 4000)
-    write_jsonl_gz(out / "support_2026-03.jsonl.gz", jsonl)
+    write_jsonl_gz(out / "support_2026-03.jsonl.gz", jsonl, broken)
     write_openai(out / "llm_bot_openai.jsonl", rng, openai)
-    write_csv(out / "helpdesk_export.csv", table)
+    write_csv(out / "helpdesk_export.csv", table, broken)
     write_whatsapp(out / "whatsapp", chats)
     write_wa_cloud(out / "wa_cloud_webhooks.jsonl", rng, cloud)
     return {
@@ -689,8 +698,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--with-broken", action="store_true", help="add 3 broken records (quarantine demo)")
     args = parser.parse_args()
-    counts = build_archive(args.out, args.seed)
+    counts = build_archive(args.out, args.seed, broken=args.with_broken)
     detail = ", ".join(f"{kind} {n}" for kind, n in counts.items())
     print(f"{args.out}: {sum(counts.values())} conversations ({detail})")
 

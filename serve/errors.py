@@ -68,12 +68,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "header", "path")]
-    return ".".join(parts) or "request"
+    if loc and loc[0] in ("body", "query", "header", "path", "cookie"):  # where, not which field
+        loc = loc[1:]
+    return ".".join(str(part) for part in loc) or "request"
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return error_response(
+            400, "invalid_json", "the request body is not valid JSON", request_id_of(request)
+        )
     # Never echo the offending input: it may be transcript text.
     problems = "; ".join(f"{_location(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
     return error_response(422, "invalid_request", problems, request_id_of(request))

@@ -1,8 +1,8 @@
 """Assembles the app: ``create_app(settings)``. Run it with ``scopeguard serve`` (docs/SERVING.md).
 
 The lifespan handler creates the heavy resources (model service with its micro-batcher, audit log),
-starts loading the model in the background (with several workers: waits for it), reloads on SIGHUP, and on shutdown finishes the work that
-is queued (uvicorn first waits for in-flight requests).
+starts loading the model in the background (with several workers: waits for it), reloads on SIGHUP,
+and on shutdown finishes the work that is queued (uvicorn first waits for in-flight requests).
 """
 
 from __future__ import annotations
@@ -136,6 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """uvicorn factory (``serve.main:app_from_environment``): settings from ``SCOPEGUARD_*``, JSON logs."""
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    configure_logging(get_settings().log_level)
+    return create_app()  # no explicit settings: no dependency override (see create_app)

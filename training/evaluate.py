@@ -158,7 +158,11 @@ def _group_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[
 
 
 def evaluate_model(
-    model_dir: str | Path, convs: Sequence[Conversation], *, threads: int | None = None, batch_size: int = 16
+    model_dir: str | Path,
+    convs: Sequence[Conversation],
+    *,
+    threads: int | None = None,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model folder (scopeguard.json + ONNX) on labelled conversations."""
     from classifier.inference import Classifier

@@ -262,7 +262,7 @@ def _run(config: TrainConfig) -> TrainResult:
         if split in val_split and len(val_split) == 1:
             raw = folder.shipped_raw  # already scored by the shipped graph during the int8 check
         else:
-            raw = clf.turn_logits_many(split_convs, batch_size=config.eval_batch_size)
+            raw = clf.turn_logits_many(split_convs)  # the model's exact batch size, as scoring uses
         splits_metrics[split] = evaluate_flows(
             split_convs, raw, calibration, threshold, ece_bins=config.calibration.ece_bins
         )

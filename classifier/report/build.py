@@ -90,12 +90,13 @@ def read_labels(paths: Sequence[str], reader: dict[str, Any]) -> tuple[dict[str,
             without += 1
             continue
         conv = item.conversation
-        if conv.id in labels and labels[conv.id] != conv.label:
+        label: str = item.conversation.label
+        if conv.id in labels and labels[conv.id] != label:
             raise ValueError(
-                f"{item.location}: id {conv.id} is labelled {conv.label} here but {labels[conv.id]} at "
+                f"{item.location}: id {conv.id} is labelled {label} here but {labels[conv.id]} at "
                 f"{where[conv.id]}; ids must be unique in --labels"
             )
-        labels[conv.id] = conv.label
+        labels[conv.id] = label
         where[conv.id] = item.location
     return labels, without
 

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from classifier.inference import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
+from classifier.inference import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_BATCH_TOKENS,
+    Classifier,
+    Prediction,
+    exact_batch_size,
+)
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
 from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError
@@ -29,9 +35,6 @@ from classifier.scoring.progress import LinePositions, Progress
 from classifier.scoring.rows import quarantine_row, score_row
 
 DEFAULT_CHUNK_SIZE = 256
-# One window per onnxruntime call: int8 dynamic quantisation then sees only that window, so its scores do
-# not depend on batch-mates (measured as fast as batching on CPU, since nothing is padded).
-EXACT_INT8_BATCH_SIZE = 1
 QUARANTINE_SUFFIX = ".quarantine.jsonl"
 
 Item = Record | RecordError
@@ -100,7 +103,7 @@ class ScoreJob:
     def effective_batch_size(self, precision: str) -> int:
         if self.batch_size is not None:
             return self.batch_size
-        return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
+        return exact_batch_size(precision)
 
     def reader_kwargs(self) -> dict[str, Any]:
         return {
@@ -216,7 +219,7 @@ def _classify_in_worker(convs: list[Conversation]) -> list[Prediction]:
     return _WORKER_CLASSIFIER.classify(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 
 
-class _Done(Future):  # type: ignore[type-arg]
+class _Done(Future[list[Prediction]]):
     """An already finished future, so in-process and pooled scoring share one pipeline."""
 
     def __init__(self, value: list[Prediction]) -> None:
@@ -248,7 +251,7 @@ class _Scorer:
     def in_flight(self) -> int:
         return 1 if self.pool is None else self.job.workers + 1
 
-    def submit(self, convs: list[Conversation]) -> Future:  # type: ignore[type-arg]
+    def submit(self, convs: list[Conversation]) -> Future[list[Prediction]]:
         if self.pool is not None:
             return self.pool.submit(_classify_in_worker, convs)
         assert self.clf is not None
@@ -352,12 +355,12 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
 
     save()  # from here on a checkpoint always matches the files
     scorer = _Scorer(job, job.effective_batch_size(model["precision"]))
-    pending: deque[tuple[list[Item], Future]] = deque()  # type: ignore[type-arg]
+    pending: deque[tuple[list[Item], Future[list[Prediction]]]] = deque()
     try:
         with Progress(positions.total, err) as progress:
             progress.start_from(summary.resumed_from, start_position)
 
-            def write(chunk: list[Item], future: Future) -> None:  # type: ignore[type-arg]
+            def write(chunk: list[Item], future: Future[list[Prediction]]) -> None:
                 predictions = iter(future.result())
                 rows, bad = [], []
                 for item in chunk:

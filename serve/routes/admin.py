@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 from serve.auth import AdminKey
 from serve.deps import ServiceDep
 from serve.routes.responses import error_responses
-from serve.schemas import ReloadRequest, ReloadResponse
+from serve.schemas import ErrorResponse, ReloadRequest, ReloadResponse
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminKey])
 
@@ -21,7 +21,10 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminKey])
     response_model=ReloadResponse,
     responses={
         **error_responses(401, 503),
-        422: {"description": "the model folder cannot be loaded; the old model keeps serving"},
+        422: {
+            "model": ErrorResponse,
+            "description": "the model folder cannot be loaded (the old model keeps serving), or a bad body",
+        },
     },
 )
 async def reload(service: ServiceDep, body: Annotated[ReloadRequest | None, Body()] = None) -> ReloadResponse:

@@ -78,7 +78,13 @@ def test_a_corrupt_model_is_refused_before_the_swap(
     assert admin_client.get("/v1/model", headers=AUTH).json()["model_id"] == "scopeguard-served-1"
 
 
-def test_reload_rejects_unknown_fields(admin_client: TestClient) -> None:
+def test_reload_rejects_unknown_fields_and_broken_json(admin_client: TestClient) -> None:
     response = admin_client.post("/v1/admin/reload", json={"path": "x"}, headers=ADMIN)
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"
+    assert response.json()["detail"].startswith("path: ")
+    broken = admin_client.post(
+        "/v1/admin/reload", content=b"{bad", headers={**ADMIN, "content-type": "application/json"}
+    )
+    assert broken.status_code == 400
+    assert broken.json()["code"] == "invalid_json"

@@ -64,3 +64,27 @@ def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyP
     for name, value in settings.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings(_env_file=None) == settings  # type: ignore[call-arg]
+
+
+def test_serve_binds_localhost_and_warns_without_auth(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert main(["serve", "--no-auth", "--model", str(tiny_model_dir), "--port", "9123"]) == 0
+        (call,) = calls
+        assert call["app"] == "serve.main:app_from_environment" and call["factory"] is True
+        assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 9123, 1)
+        assert "WARNING: --no-auth" in capsys.readouterr().err
+        # The app factory (in this or a worker process) rebuilds the same settings from the environment.
+        rebuilt = Settings(_env_file=None)  # type: ignore[call-arg]
+        assert (rebuilt.auth, rebuilt.port, rebuilt.model) == (False, 9123, tiny_model_dir)
+    finally:
+        for name in [n for n in os.environ if n.startswith("SCOPEGUARD_")]:
+            del os.environ[name]

@@ -185,7 +185,11 @@ def test_sigterm_lets_in_flight_requests_finish(server: Server) -> None:
     senders = [threading.Thread(target=send) for _ in range(3)]
     for sender in senders:
         sender.start()
-    time.sleep(0.3)  # connected and being classified
+    # SIGTERM once the server has parsed all three (they are then being classified).
+    deadline = time.monotonic() + 60
+    while "scopeguard_batch_request_items_count 3.0" not in httpx.get(f"{server.url}/metrics").text:
+        assert time.monotonic() < deadline, "the batch requests never arrived"
+        time.sleep(0.01)
     server.process.send_signal(signal.SIGTERM)
     for sender in senders:
         sender.join()
