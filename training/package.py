@@ -246,6 +246,8 @@ def write_model_folder(
             "precision_requested": precision,
         }
         candidates: list[tuple[tuple[float, float], Path, Int8Variant]] = []
+        # An int8 graph is scored the way it ships: one window per call (see classifier.inference).
+        int8_draft = draft.model_copy(update={"precision": "int8"})
         if precision != "fp32":
             sel_labels = labels[:n_sel] if labels is not None else None
             for variant in variants:
@@ -257,7 +259,7 @@ def write_model_folder(
                     reduce_range=variant.reduce_range,
                     keep_fp32=variant.keep_fp32,
                 )
-                raw, seconds = score_flows(path, draft, tokenizer, selection, threads)
+                raw, seconds = score_flows(path, int8_draft, tokenizer, selection, threads)
                 result = compare_int8(
                     fp32_logits[:n_sel], flow_array(raw), sel_labels, calibration, draft.threshold, rule
                 )
@@ -270,7 +272,7 @@ def write_model_folder(
         shipped_raw, shipped_path, shipped_precision = fp32_raw, fp32_path, "fp32"
         report["int8_checks"] = []
         for _, path, variant in candidates[:MAX_FULL_INT8_CHECKS]:
-            int8_raw, int8_seconds = score_flows(path, draft, tokenizer, check_convs, threads)
+            int8_raw, int8_seconds = score_flows(path, int8_draft, tokenizer, check_convs, threads)
             full = compare_int8(fp32_logits, flow_array(int8_raw), labels, calibration, draft.threshold, rule)
             full.update(variant=variant.name, seconds=int8_seconds, fp32_seconds=fp32_seconds)
             report["int8_checks"].append(full)

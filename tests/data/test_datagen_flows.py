@@ -38,7 +38,10 @@ def test_flow_label_and_meta(pool, flow, variant):
             assert meta["general_turns"] == [] and meta["general_requests"]
             assert meta["category"] == "coding"
         if flow in ("business", "smalltalk_explanation", "lone_business"):
-            assert meta["category"] is None
+            # POLICY section 3: the first request's category, null only without a general request
+            assert meta["category"] == ("coding" if meta["general_requests"] else None)
+        if variant == "bare":
+            assert [t.role for t in conv.turns] == ["user"]
         if variant == "insist_comply":
             complied = conv.turns[meta["general_turns"][0]].text
             assert complied.startswith(("Ok: ", "Ok:\n"))

@@ -8,7 +8,7 @@ glue lines were used. Indices are positions in ``turns`` (0-based).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
 from training.datagen.realism import Persona, frame_request, split_message, style_bot, style_user
@@ -32,6 +32,9 @@ class ConversationBuilder:
     families: list[str] = field(default_factory=list)
     glue: list[str] = field(default_factory=list)
     lone_general: bool | None = None  # for user-only conversations: would answering be general?
+    # general categories not drawn for this business: the policy's grey-zone table calls them business
+    excluded_categories: frozenset[str] = frozenset()
+    first_request_category: str | None = None  # category of the first general request (POLICY section 3)
 
     @property
     def lang(self) -> str:
@@ -46,9 +49,19 @@ class ConversationBuilder:
         styled: bool = True,
         force_split: bool = False,
         request: bool = False,
+        bare: bool = False,
     ) -> None:
-        """Append a user message (styled by the persona; `request`: a family's opening request)."""
+        """Append a user message (styled by the persona; `request`: a family's opening request).
+
+        `bare`: exactly one message with the persona's typing habits only: no wrapper frame, no split,
+        no pasted link, no media attachment (a lone one-line query).
+        """
         text = self.slots.fill(text)
+        if bare:
+            persona = replace(self.persona, split_rate=0.0, voice_rate=0.0)
+            parts = [" ".join(style_user(text, persona, self.lang, self.rng)) if styled else text]
+            self._append_user_parts([(parts[0], False)], general=general)
+            return
         if request and self.persona.frame_rate and self.rng.random() < self.persona.frame_rate:
             text = frame_request(text, self.lang, self.rng)
         parts = style_user(text, self.persona, self.lang, self.rng) if styled else [text]
@@ -57,11 +70,16 @@ class ConversationBuilder:
         if self.persona.link_rate and self.rng.random() < self.persona.link_rate:
             link = self.slots.url()
             parts[-1] = f"{parts[-1]} {link}" if self.rng.random() < 0.7 else f"{link}\n{parts[-1]}"
+        tagged = [(part, False) for part in parts]
         if self.persona.media_rate and self.rng.random() < self.persona.media_rate:
-            media = self.pick_glue("media_user")
-            parts = [media, *parts] if self.rng.random() < 0.5 else [*parts, media]
-        for part in parts:
-            if general and part not in self.fragments.glue.lists["media_user"]:
+            # the attachment is tagged, not compared by text: it is never the general request itself
+            media = (self.pick_glue("media_user"), True)
+            tagged = [media, *tagged] if self.rng.random() < 0.5 else [*tagged, media]
+        self._append_user_parts(tagged, general=general)
+
+    def _append_user_parts(self, parts: list[tuple[str, bool]], *, general: bool) -> None:
+        for part, is_media in parts:
+            if general and not is_media:
                 self.general_requests.append(len(self.turns))
             self.turns.append({"role": "user", "text": part})
 
@@ -106,10 +124,20 @@ class ConversationBuilder:
     def general_family(
         self, category: str | None = None, exclude_categories: tuple[str, ...] = ()
     ) -> GeneralFamily:
-        """A general family not used yet in this conversation, from `category` while it has one left."""
-        cats = [c for k, c in sorted(self.fragments.categories.items()) if k not in exclude_categories]
-        cats = cats or list(self.fragments.categories.values())
-        if category is not None and category in self.fragments.categories:
+        """A general family not used yet in this conversation, from `category` while it has one left.
+
+        Categories in `excluded_categories` (grey-zone pairs with this business's domain) are never
+        drawn, unless the pool has no other category at all."""
+        excluded = set(exclude_categories) | self.excluded_categories
+        categories = sorted(self.fragments.categories.items())
+        allowed = [c for k, c in categories if k not in self.excluded_categories]
+        allowed = allowed or list(self.fragments.categories.values())
+        cats = [c for c in allowed if c.key not in excluded] or allowed
+        if (
+            category is not None
+            and category in self.fragments.categories
+            and category not in self.excluded_categories
+        ):
             wanted = self.fragments.categories[category]
             if any(f.uid not in self.families for f in wanted.families):
                 cats = [wanted]
@@ -155,7 +183,12 @@ class ConversationBuilder:
 
     def general_request(self, family: GeneralFamily) -> None:
         self.use_family(family.uid)
+        self.note_request_category(family.category)
         self.user(self.rng.choice(family.user), general=True, request=True)
+
+    def note_request_category(self, category: str) -> None:
+        if self.first_request_category is None:
+            self.first_request_category = category
 
     def general_answer(self, family: GeneralFamily, prefix: str = "") -> None:
         answer = self.reply(family.bot, general=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from classifier.render import render_text, render_turn
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+from training.datagen.fragments import LanguageFragments
 
 _WORD = re.compile(r"\w+")
 _MERSENNE = (1 << 61) - 1
@@ -192,8 +193,16 @@ def shares(convs: Sequence[Conversation]) -> Shares:
     )
 
 
-def meta_problems(conv: Conversation) -> list[str]:
-    """Inconsistencies between a generated conversation's label, turns and meta."""
+def media_placeholders(fragments: Mapping[str, LanguageFragments]) -> frozenset[str]:
+    """Every language's `media_user` glue texts ("<image omitted>", "sticker omitido", ...)."""
+    return frozenset(g.text for frag in fragments.values() for g in frag.glue.lists.get("media_user", ()))
+
+
+def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list[str]:
+    """Inconsistencies between a generated conversation's label, turns and meta.
+
+    media_texts: the media placeholders (media_placeholders); a general request is never one of them.
+    """
     meta = conv.meta
     problems = []
     for key in (
@@ -210,19 +219,42 @@ def meta_problems(conv: Conversation) -> list[str]:
         if key not in meta:
             problems.append(f"{conv.id}: meta.{key} missing")
     general_turns = meta.get("general_turns", [])
+    general_requests = meta.get("general_requests", [])
     for i in general_turns:
         if not 0 <= i < len(conv.turns) or conv.turns[i].role != "assistant":
             problems.append(f"{conv.id}: meta.general_turns {i} is not an assistant turn")
-    for i in meta.get("general_requests", []):
+    for i in general_requests:
         if not 0 <= i < len(conv.turns) or conv.turns[i].role != "user":
             problems.append(f"{conv.id}: meta.general_requests {i} is not a user turn")
+        elif conv.turns[i].text in media_texts:
+            problems.append(
+                f"{conv.id}: meta.general_requests {i} is a media placeholder ({conv.turns[i].text!r}), "
+                "not a request"
+            )
     if conv.has_bot_reply and (conv.label == POSITIVE_LABEL) != bool(general_turns):
         problems.append(f"{conv.id}: label {conv.label} but general_turns {general_turns}")
-    if meta.get("flow") == "deflection" and not meta.get("general_requests"):
+    if meta.get("flow") == "deflection" and not general_requests:
         problems.append(f"{conv.id}: deflection without general_requests")
-    if conv.label == POSITIVE_LABEL and not meta.get("general_requests"):
+    if conv.label == POSITIVE_LABEL and not general_requests:
         problems.append(f"{conv.id}: general_assistance without general_requests")
+    if conv.label == POSITIVE_LABEL and meta.get("category") is None:
+        problems.append(f"{conv.id}: general_assistance with meta.category null")
+    has_category = meta.get("category") is not None
+    if conv.label == NEGATIVE_LABEL and "category" in meta and has_category != bool(general_requests):
+        # POLICY section 3: the category of the first request; null only without any general request
+        problems.append(
+            f"{conv.id}: business_support with general_requests {general_requests} "
+            f"but meta.category {meta['category']!r}"
+        )
     return problems
+
+
+def grey_zone_problems(conv: Conversation, general_exclusions: Mapping[str, Collection[str]]) -> list[str]:
+    """A flow whose general category is excluded for its domain (generate.yaml general_exclusions)."""
+    category, domain = conv.meta.get("category"), conv.meta.get("domain")
+    if category in general_exclusions and domain in general_exclusions[category]:
+        return [f"{conv.id}: general category {category} drawn for domain {domain} (excluded as grey zone)"]
+    return []
 
 
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")

@@ -27,6 +27,10 @@ class GenerateConfig(BaseModel):
     heldout_variants: "flow:variant" structural variants only the heldout split uses.
     flow_mix: share of each flow within a split; business and general flows must each sum to 0.5.
     max_turns: conversations longer than this are redrawn shorter.
+    general_exclusions: general category -> domains whose bots never get a general family of it,
+        because docs/POLICY.md's grey-zone table calls that task the business's own service there
+        (a travel agency planning a trip, a pharmacy on medicines, a SaaS on code).
+    variant_weights: "flow:variant" -> relative weight of the variant within its flow (default 1).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,6 +50,8 @@ class GenerateConfig(BaseModel):
     heldout_variants: tuple[str, ...] = ()
     flow_mix: dict[str, float] = Field(default_factory=dict)
     max_turns: int = Field(30, ge=1)
+    general_exclusions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    variant_weights: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> GenerateConfig:
@@ -69,6 +75,22 @@ class GenerateConfig(BaseModel):
             flow, _, variant = item.partition(":")
             if flow not in FLOW_VARIANTS or variant not in FLOW_VARIANTS[flow][1]:
                 raise ValueError(f"heldout_variants: {item!r} is not flow:variant of {sorted(FLOW_VARIANTS)}")
+        for category, domains in self.general_exclusions.items():
+            if category not in CATEGORIES:
+                raise ValueError(
+                    f"general_exclusions: {category!r} is not a category ({', '.join(CATEGORIES)})"
+                )
+            for key in domains:
+                if key not in DOMAINS:
+                    raise ValueError(
+                        f"general_exclusions.{category}: {key!r} is not a domain ({', '.join(DOMAINS)})"
+                    )
+        for item, weight in self.variant_weights.items():
+            flow, _, variant = item.partition(":")
+            if flow not in FLOW_VARIANTS or variant not in FLOW_VARIANTS[flow][1]:
+                raise ValueError(f"variant_weights: {item!r} is not flow:variant of {sorted(FLOW_VARIANTS)}")
+            if weight <= 0:
+                raise ValueError(f"variant_weights: {item!r} needs a weight > 0, found {weight}")
         unknown = set(self.flow_mix) - set(FLOW_VARIANTS)
         if unknown:
             raise ValueError(f"flow_mix: unknown flows {sorted(unknown)}; known: {sorted(FLOW_VARIANTS)}")
@@ -80,6 +102,9 @@ class GenerateConfig(BaseModel):
                 f"flow_mix: general flows must sum to 0.5 and all flows to 1 (general {general:.3f})"
             )
         return self
+
+    def variant_weight(self, flow: str, variant: str) -> float:
+        return self.variant_weights.get(f"{flow}:{variant}", 1.0)
 
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> GenerateConfig:

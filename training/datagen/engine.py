@@ -15,6 +15,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 from training.datagen.builder import ConversationBuilder
 from training.datagen.config import SPLITS, GenerateConfig
 from training.datagen.flows import (
+    BARE_VARIANT,
     BUSINESS,
     FLOW_VARIANTS,
     FLOWS,
@@ -104,19 +106,28 @@ def _pick_domain(pool: LanguageFragments, rng: random.Random) -> Domain:
     return rng.choices(domains, weights=[len(d.families) for d in domains])[0]
 
 
-def compose(pool: LanguageFragments, flow: str, variant: str, rng: random.Random) -> dict:
-    """One conversation record (without id) of the given flow and variant from the pool."""
+def compose(
+    pool: LanguageFragments,
+    flow: str,
+    variant: str,
+    rng: random.Random,
+    general_exclusions: Mapping[str, tuple[str, ...]] | None = None,
+) -> dict:
+    """One conversation record (without id) of the given flow and variant from the pool.
+
+    general_exclusions: category -> domains whose bots never get a general family of that category."""
     domain = _pick_domain(pool, rng)
     business = rng.choice(domain.businesses)
     persona = Persona.draw(rng, pool.lang)
     skeleton = Skeleton.draw(rng)
     slots = SlotFiller(rng, pool.lang, business, domain.products, domain.plans)
-    b = ConversationBuilder(rng, pool, domain, business, persona, slots)
+    excluded = frozenset(c for c, domains in (general_exclusions or {}).items() if domain.key in domains)
+    b = ConversationBuilder(rng, pool, domain, business, persona, slots, excluded_categories=excluded)
     # Every flow is capped by what the domain's pool can fill, so a small pool (validation, test)
     # shortens conversations of both labels alike.
     units = min(skeleton.units, b.business_capacity())
     if flow in LONE_FLOWS:
-        if skeleton.system and domain.system:
+        if skeleton.system and domain.system and variant != BARE_VARIANT:
             b.system(rng.choice(domain.system))
         category = FLOWS[flow](b, units, variant)
     else:
@@ -128,6 +139,10 @@ def compose(pool: LanguageFragments, flow: str, variant: str, rng: random.Random
                 b, next(i for i in range(first, len(b.turns)) if b.turns[i]["role"] == "user"), prefix
             )
         ending(b, skeleton)
+    if category is None and b.general_requests:
+        # POLICY section 3: a business flow with a general request (deflection, unanswered request)
+        # carries the category of the first request
+        category = b.first_request_category
     if skeleton.timestamps:
         _timestamps(b.turns, rng)
     if b.general_turns:
@@ -178,8 +193,10 @@ def generate_split(
             raise GenerationError(f"split {split}: no fragments pool for language {lang!r}")
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
-            variant = rng.choice(allowed_variants(flow, split, config))
-            record = compose(pools[lang], flow, variant, rng)
+            variants = allowed_variants(flow, split, config)
+            weights = [config.variant_weight(flow, v) for v in variants]
+            variant = rng.choices(variants, weights=weights)[0]
+            record = compose(pools[lang], flow, variant, rng, config.general_exclusions)
             key = text_key(record["turns"])
             if len(record["turns"]) <= config.max_turns and key not in seen:
                 break

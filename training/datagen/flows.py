@@ -27,10 +27,13 @@ FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "business": (BUSINESS, ("single_family", "multi_family")),
     "deflection": (BUSINESS, ("early", "middle", "last", "one_among_many", "insist_deflect", "two_requests")),
     "smalltalk_explanation": (BUSINESS, ("smalltalk", "explanation", "smalltalk_and_explanation")),
-    "lone_business": (BUSINESS, ("single", "greeting_then_request", "request_split", "request_media")),
+    "lone_business": (
+        BUSINESS,
+        ("single", "bare", "greeting_then_request", "request_split", "request_media"),
+    ),
     "general_chat": (GENERAL, ("single_task", "multi_task")),
     "embedded": (GENERAL, ("early", "middle", "last", "one_among_many", "insist_comply", "two_tasks")),
-    "lone_general": (GENERAL, ("single", "greeting_then_request", "request_split", "request_media")),
+    "lone_general": (GENERAL, ("single", "bare", "greeting_then_request", "request_split", "request_media")),
 }
 UNIT_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 UNIT_WEIGHTS = (16, 18, 15, 12, 10, 7, 6, 5, 4, 3, 2, 2)
@@ -198,12 +201,15 @@ def _lone(b: ConversationBuilder, variant: str, general: bool) -> str | None:
         family = b.general_family()
         b.use_family(family.uid)
         request, category = b.rng.choice(family.user), family.category
+        b.note_request_category(category)
     else:
         family_b = b.business_families(1)[0]
         b.use_family(family_b.uid)
         request, category = b.rng.choice(family_b.user), None
     b.lone_general = general
-    if variant == "greeting_then_request":
+    if variant == "bare":  # one plain message: no greeting, wrapper, split, link or media
+        b.user(request, general=general, bare=True)
+    elif variant == "greeting_then_request":
         b.user(b.pick_glue("greetings_user"))
         b.user(request, general=general, request=True)
     elif variant == "request_split":
@@ -239,6 +245,7 @@ FLOWS: dict[str, Callable[[ConversationBuilder, int, str], str | None]] = {
     "lone_general": flow_lone_general,
 }
 LONE_FLOWS = ("lone_business", "lone_general")
+BARE_VARIANT = "bare"  # lone flows' variant without a system turn either
 
 
 def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
