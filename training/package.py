@@ -38,6 +38,7 @@ from training.export import (
     initializer_digest,
     onnx_session,
     quantize_int8,
+    store_weights_fp16,
 )
 from training.model import TurnScorer
 
@@ -72,6 +73,8 @@ INT8_VARIANTS: tuple[Int8Variant, ...] = (
     Int8Variant(True, True, FFN_DOWN_PROJECTIONS),
 )
 MAX_FULL_INT8_CHECKS = 2
+# The shipped model folder must stay under 60 MB; the ONNX file gets this share, the tokenizer the rest.
+MAX_ONNX_BYTES = 55_000_000
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def write_model_folder(
     selection_flows: int = 200,
     threads: int = 1,
     variants: Sequence[Int8Variant] = INT8_VARIANTS,
+    max_onnx_bytes: int | None = MAX_ONNX_BYTES,
 ) -> FolderResult:
     """Export ``model``, quantise by measurement, and write model.onnx, tokenizer.json and scopeguard.json.
 
@@ -297,9 +301,43 @@ def write_model_folder(
                 report["precision_reason"] = "no int8 variant met the agreement rule: " + " | ".join(
                     f"{v['variant']}: {'; '.join(v['reasons'])}" for v in report["int8_variants"]
                 )
+        if shipped_precision == "fp32" and max_onnx_bytes and fp32_path.stat().st_size > max_onnx_bytes:
+            shipped_raw, shipped_path = _fp16_weights(
+                fp32_path, work, draft, tokenizer, check_convs, threads, fp32_logits, labels, rule, report
+            )
         report["precision"] = shipped_precision
         shutil.copyfile(shipped_path, out / DEFAULT_ONNX_FILE)
     config = ModelConfig.model_validate({**draft.to_dict(), "precision": shipped_precision})
     config.save(out)
     log.info("model folder %s: %s, %s", out, config.model_id, report["precision_reason"])
     return FolderResult(config=config, report=report, fp32_raw=fp32_raw, shipped_raw=shipped_raw)
+
+
+def _fp16_weights(
+    fp32_path: Path,
+    work: Path,
+    draft: ModelConfig,
+    tokenizer: Tokenizer,
+    check_convs: Sequence[Conversation],
+    threads: int,
+    fp32_logits: np.ndarray,
+    labels: np.ndarray | None,
+    rule: Int8Rule,
+    report: dict[str, Any],
+) -> tuple[list[TurnLogits], Path]:
+    """An fp32 graph too large to ship, with its weights stored as fp16; held to the same agreement rule."""
+    path = store_weights_fp16(fp32_path, work / "model.fp16w.onnx")
+    raw, seconds = score_flows(path, draft, tokenizer, check_convs, threads)
+    check = compare_int8(fp32_logits, flow_array(raw), labels, draft.calibration, draft.threshold, rule)
+    check.update(seconds=seconds, size_bytes=path.stat().st_size)
+    report["fp16_weights"] = check
+    if not check["passes"]:
+        raise ValueError(
+            f"the fp32 model is {fp32_path.stat().st_size} bytes, over the shipping limit, and storing its "
+            f"weights as fp16 changes its decisions: {'; '.join(check['reasons'])}"
+        )
+    report["precision_reason"] += (
+        f"; fp32 compute with weights stored as fp16 ({check['size_bytes']} bytes, "
+        f"label agreement {check['label_agreement']:.4f})"
+    )
+    return raw, path

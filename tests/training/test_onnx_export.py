@@ -141,3 +141,17 @@ def test_saved_scorer_reloads_with_identical_logits(tiny_parts, tmp_path):
     again = TurnScorer.load(tmp_path / "scorer").eval()
     ids, mask = pad_windows(windows[:4], special.pad_id)
     np.testing.assert_array_equal(torch_token_logits(again, ids, mask), torch_token_logits(model, ids, mask))
+
+
+
+def test_fp16_weight_storage_halves_the_file_and_keeps_the_logits(tiny_parts, fp32_path, tmp_path):
+    from training.export import store_weights_fp16
+
+    _, special, windows = tiny_parts
+    out = store_weights_fp16(fp32_path, tmp_path / "half.onnx", min_elements=16)
+    assert out.stat().st_size < 0.75 * fp32_path.stat().st_size
+    feeds = pad_windows(windows[:6], special.pad_id)
+    full = onnx_token_logits(onnx_session(fp32_path), *feeds)
+    half = onnx_token_logits(onnx_session(out), *feeds)
+    assert np.abs(full - half).max() < 1e-2
+    assert not np.array_equal(full, half), "the weights really were rounded to fp16"
