@@ -7,6 +7,7 @@ slow (``--slow``); ``test_score_dataframe_on_schema_v1_columns`` keeps an equali
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,8 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    # py4j logs its connection shutdown at interpreter exit, after pytest has closed the streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def _jsonl(path: Path) -> list[dict]:
