@@ -15,6 +15,7 @@ Validation errors name the record and the field, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -145,7 +146,7 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe_error(err: dict[str, Any]) -> str:
+def _describe_error(err: Mapping[str, Any]) -> str:
     """One pydantic error as a sentence a person reads without knowing pydantic."""
     path = _loc_to_path(tuple(err["loc"])) or "record"
     kind = err["type"]

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     env_file = args.env_file if args.env_file is not None else ENV_FILE
     if args.env_file is not None and not args.env_file.is_file():
         raise FileNotFoundError(2, "no such settings file", str(args.env_file))
-    settings = Settings(_env_file=env_file, **_overrides(args))  # type: ignore[call-arg]
+    settings = Settings(_env_file=env_file, **_overrides(args))
     model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
     settings = settings.model_copy(update={"model": model_dir})
     if not settings.auth:
