@@ -17,8 +17,6 @@ from typing import Any
 
 from classifier.commands.reader_args import add_reader_arguments, reader_kwargs
 
-DEFAULT_MODEL_DIR = Path("models/default")
-
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -30,9 +28,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        default=DEFAULT_MODEL_DIR,
+        default=None,
         metavar="DIR",
-        help=f"model folder (default: {DEFAULT_MODEL_DIR})",
+        help="model folder (default: $SCOPEGUARD_MODEL, else models/default of the scopeguard source tree)",
     )
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -88,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     labelled = [c for c in convs if c.label is not None]
     if not labelled:
         raise ValueError(f"no labelled conversation to evaluate ({len(convs)} valid, {len(errors)} invalid)")
-    result = evaluate_model(args.model, convs, threads=args.threads)
+    from classifier.model_path import resolve_model_dir
+
+    result = evaluate_model(resolve_model_dir(args.model), convs, threads=args.threads)
     result["invalid"] = len(errors)
     if args.json:
         result["errors"] = [e.to_dict() for e in errors]
