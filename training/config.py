@@ -87,6 +87,11 @@ class OptimConfig(_Strict):
     )
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps (smoke runs)")
     length_group_size: int = Field(50, ge=1, description="batches per length-sorted mega-batch")
+    autocast: Literal["none", "bf16"] = Field(
+        "none",
+        description="mixed precision of the training forward pass (bf16 uses AMX/AVX-512 on CPUs that "
+        "have it; weights, optimiser state and the exported model stay fp32)",
+    )
 
 
 class ThresholdPolicy(_Strict):
@@ -184,6 +189,12 @@ class TrainConfig(_Strict):
     baselines: BaselineConfig = BaselineConfig()
     output_dir: Path = Field(Path("models/default"), description="model folder written by the run")
     progress: bool = Field(True, description="show a progress bar with ETA")
+    checkpoint_dir: Path | None = Field(
+        None,
+        description="keep the fine-tuned torch scorer and the fp32 ONNX graph in "
+        "<checkpoint_dir>/<model id>/ "
+        "(benchmarks against torch, re-export); large, never committed",
+    )
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the config (provenance)."""

@@ -266,7 +266,8 @@ def fit(
             if step >= total:
                 break
             batch = collate([examples[i] for i in indices], pad_id)
-            result = batch_loss(model, batch, optim.mil_weight)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=optim.autocast == "bf16"):
+                result = batch_loss(model, batch, optim.mil_weight)
             if result is not None:
                 loss, _ = result
                 optimizer.zero_grad(set_to_none=True)

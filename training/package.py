@@ -186,6 +186,7 @@ def write_model_folder(
     threads: int = 1,
     variants: Sequence[Int8Variant] = INT8_VARIANTS,
     max_onnx_bytes: int | None = MAX_ONNX_BYTES,
+    keep_fp32_in: Path | None = None,
 ) -> FolderResult:
     """Export ``model``, quantise by measurement, and write model.onnx, tokenizer.json and scopeguard.json.
 
@@ -196,6 +197,7 @@ def write_model_folder(
     Every int8 variant is scored on the first ``selection_flows`` check flows; the rule-passing variants
     closest to fp32 (speed breaks ties) are then checked on all of them, the first passing one ships.
     ``precision``: "auto" applies the rule, "int8"/"fp32" force a precision (recorded in the report).
+    ``keep_fp32_in``: a folder that receives a copy of the exported fp32 graph.
     """
     if precision not in ("auto", "int8", "fp32"):
         raise ValueError(f"precision must be auto, int8 or fp32, got {precision!r}")
@@ -307,6 +309,9 @@ def write_model_folder(
             )
         report["precision"] = shipped_precision
         shutil.copyfile(shipped_path, out / DEFAULT_ONNX_FILE)
+        if keep_fp32_in is not None:
+            keep_fp32_in.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fp32_path, keep_fp32_in / FP32_FILE)
     config = ModelConfig.model_validate({**draft.to_dict(), "precision": shipped_precision})
     config.save(out)
     log.info("model folder %s: %s, %s", out, config.model_id, report["precision_reason"])

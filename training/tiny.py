@@ -86,14 +86,19 @@ def train_tokenizer(texts: Sequence[str], *, vocab_size: int = TINY_VOCAB_SIZE) 
     return tokenizer
 
 
+# (cls, sep, pad) names of the vocabularies the base models use: WordPiece (BERT, MiniLM) and
+# SentencePiece (XLM-R, multilingual-e5).
+SPECIAL_TOKEN_NAMES = (("[CLS]", "[SEP]", "[PAD]"), ("<s>", "</s>", "<pad>"))
+
+
 def special_tokens_of(tokenizer: Tokenizer) -> SpecialTokens:
-    ids = {name: tokenizer.token_to_id(name) for name in ("[CLS]", "[SEP]", "[PAD]")}
-    missing = [name for name, value in ids.items() if value is None]
-    if missing:
-        raise ValueError(
-            f"the tokenizer has no {', '.join(missing)} token; a BERT-style vocabulary is needed"
-        )
-    return SpecialTokens(cls_id=ids["[CLS]"], sep_id=ids["[SEP]"], pad_id=ids["[PAD]"])
+    for names in SPECIAL_TOKEN_NAMES:
+        ids = [tokenizer.token_to_id(name) for name in names]
+        if all(i is not None for i in ids):
+            return SpecialTokens(cls_id=ids[0], sep_id=ids[1], pad_id=ids[2])
+    expected = " or ".join("/".join(names) for names in SPECIAL_TOKEN_NAMES)
+    raise ValueError(f"the tokenizer has none of the special token sets {expected}; a BERT or XLM-R "
+                     "vocabulary is needed")
 
 
 def conversations_from_texts(texts: Sequence[str]) -> list[Conversation]:

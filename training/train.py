@@ -56,6 +56,7 @@ from training.tiny import special_tokens_of
 
 log = logging.getLogger(__name__)
 REALDEV_SPLIT_PREFIX = "realdev/"
+CHECKPOINT_SCORER_DIR = "scorer"  # TurnScorer.save folder inside <checkpoint_dir>/<model id>/
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def _run(config: TrainConfig) -> TrainResult:
         return calibration, threshold
 
     out = Path(config.output_dir)
+    keep = Path(config.checkpoint_dir) / ".staging" if config.checkpoint_dir is not None else None
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -238,7 +240,14 @@ def _run(config: TrainConfig) -> TrainResult:
             min_label_agreement=config.quantization.min_label_agreement,
             max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
         ),
+        keep_fp32_in=keep,
     )
+    if keep is not None:
+        model.save(keep / CHECKPOINT_SCORER_DIR)
+        kept = keep.with_name(folder.config.model_id)
+        shutil.rmtree(kept, ignore_errors=True)
+        keep.replace(kept)
+        log.info("kept the torch scorer and the fp32 graph in %s", kept)
     calibration, threshold, threshold_info = decision["calibration"], decision["threshold"], decision["info"]
     watch.lap("export")
 

@@ -34,7 +34,8 @@ def two_runs(synthetic_data, tiny_base, tiny_train_config, tmp_path_factory):
     runs = []
     for name in ("a", "b"):
         out = tmp_path_factory.mktemp(f"run_{name}") / "model"
-        runs.append(run_training(tiny_train_config(synthetic_data, tiny_base, out)))
+        config = tiny_train_config(synthetic_data, tiny_base, out, checkpoint_dir=out.parent / "runs")
+        runs.append(run_training(config))
     return runs
 
 
@@ -60,6 +61,17 @@ def test_run_writes_a_complete_model_folder(two_runs):
     assert provenance["config_sha256"] == copied.digest()
     assert "# scopeguard-tiny-r1-" in (folder / "MODEL_CARD.md").read_text()
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir()), "staging folder left behind"
+
+
+def test_run_keeps_the_torch_scorer_and_fp32_graph_outside_the_model_folder(two_runs):
+    from training.model import TurnScorer
+    from training.package import FP32_FILE
+
+    folder = two_runs[0].model_dir
+    kept = folder.parent / "runs" / ModelConfig.load(folder).model_id
+    assert (kept / FP32_FILE).is_file()
+    assert isinstance(TurnScorer.load(kept / "scorer"), TurnScorer)
+    assert not (folder.parent / "runs" / ".staging").exists()
 
 
 def test_same_seed_gives_identical_metrics_and_weights(two_runs):
