@@ -4,8 +4,8 @@ What a first version of the service would look like: a synchronous endpoint (Fas
 the conversation rendered and tokenised, one torch forward pass per request in fp32, no batching, no
 ONNX. The model has the architecture of the served one (the base encoder from the model folder's
 training config + the turn head), so the comparison measures the serving path, not the model size;
-for the tiny test model a random encoder of the tiny config is used. Scores are not meant to match
-the served model (the fine-tuned weights exist only as ONNX).
+for the tiny test model a random encoder of the tiny config is used. With ``--torch-model`` (the
+training run's ``runs/<model id>/scorer``) it serves the fine-tuned weights themselves.
 
     python benchmarks/baseline_app.py --model DIR --port 8090 [--threads N]
 """
@@ -30,7 +30,9 @@ from training.model import TurnScorer
 from training.tiny import TINY_NAME, tiny_encoder_config
 
 
-def build_torch_model(model_dir: Path, tokenizer: Tokenizer) -> TurnScorer:
+def build_torch_model(model_dir: Path, tokenizer: Tokenizer, torch_model: Path | None = None) -> TurnScorer:
+    if torch_model is not None:  # the fine-tuned scorer of the training run (runs/<model id>/scorer)
+        return TurnScorer.load(torch_model).eval()
     config = ModelConfig.load(model_dir)
     training_config = model_dir / CONFIG_COPY_FILE
     if training_config.is_file():
@@ -44,12 +46,12 @@ def build_torch_model(model_dir: Path, tokenizer: Tokenizer) -> TurnScorer:
     )
 
 
-def create_app(model_dir: Path) -> FastAPI:
+def create_app(model_dir: Path, torch_model: Path | None = None) -> FastAPI:
     config = ModelConfig.load(model_dir)
     tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
     tokenizer.no_padding()
     tokenizer.enable_truncation(config.render.max_tokens)
-    model = build_torch_model(model_dir, tokenizer)
+    model = build_torch_model(model_dir, tokenizer, torch_model)
     app = FastAPI(title="naive baseline")
 
     @app.get("/readyz")
@@ -78,10 +80,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--torch-model", type=Path, help="TurnScorer.save folder of the fine-tuned model")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    uvicorn.run(create_app(args.model), host="127.0.0.1", port=args.port, log_level="warning")
+    app = create_app(args.model, args.torch_model)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -146,21 +146,22 @@ def build_dev_models(work: Path, size: str) -> tuple[Path, Path, Path]:
     return folders["int8"], folders["fp32"], torch_dir
 
 
-def fp32_folder_of(model_dir: Path, work: Path) -> Path | None:
-    """A copy of ``model_dir`` pointing at ``model.fp32.onnx`` when the folder holds one."""
+def fp32_folder_of(model_dir: Path, work: Path, fp32_file: Path | None = None) -> Path | None:
+    """A view of ``model_dir`` on its fp32 graph: ``fp32_file`` or the folder's ``model.fp32.onnx``."""
     from classifier.model_config import ModelConfig
 
     config = ModelConfig.load(model_dir)
     if config.precision == "fp32":
         return model_dir
-    if not (model_dir / FP32_FILE).is_file():
+    fp32_file = fp32_file or model_dir / FP32_FILE
+    if not fp32_file.is_file():
         return None
     out = work / "fp32-view"
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("tokenizer.json", FP32_FILE):
+    for name, source in (("tokenizer.json", model_dir / "tokenizer.json"), (FP32_FILE, fp32_file)):
         target = out / name
         if not target.exists():
-            target.symlink_to((model_dir / name).resolve())
+            target.symlink_to(source.resolve())
     ModelConfig.model_validate({**config.to_dict(), "onnx_file": FP32_FILE, "precision": "fp32"}).save(out)
     return out
 
@@ -445,6 +446,12 @@ def main() -> None:
         "--torch-model", type=Path, help="TurnScorer.save folder of the same fine-tuned model"
     )
     parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="the training run's <checkpoint_dir>/<model id>/ folder: its scorer/ is the torch model and "
+        "its model.fp32.onnx the fp32 graph (sets --torch-model)",
+    )
+    parser.add_argument(
         "--dev-size",
         choices=sorted(DEV_NOTES),
         default="minilm",
@@ -489,7 +496,11 @@ def main() -> None:
             )
         else:
             model, torch_model = args.model, args.torch_model
-            fp32 = fp32_folder_of(model, work)
+            checkpoint_fp32 = None
+            if args.checkpoint is not None:
+                torch_model = torch_model or args.checkpoint / "scorer"
+                checkpoint_fp32 = args.checkpoint / FP32_FILE
+            fp32 = fp32_folder_of(model, work, checkpoint_fp32)
             note = "shipped model folder"
             if fp32 is None:
                 notes.append(

@@ -157,7 +157,9 @@ def start_scopeguard(model_dir: Path, threads: int | None, log_dir: Path) -> tup
     return Service("scopeguard", command, env, port, log_dir), {"Authorization": f"Bearer {key}"}
 
 
-def start_baseline(model_dir: Path, threads: int | None, log_dir: Path) -> Service:
+def start_baseline(
+    model_dir: Path, threads: int | None, log_dir: Path, torch_model: Path | None = None
+) -> Service:
     port = free_port()
     command = [
         sys.executable,
@@ -169,6 +171,8 @@ def start_baseline(model_dir: Path, threads: int | None, log_dir: Path) -> Servi
     ]
     if threads:
         command += ["--threads", str(threads)]
+    if torch_model is not None:
+        command += ["--torch-model", str(torch_model)]
     return Service("baseline", command, base_env(threads), port, log_dir)
 
 
@@ -420,6 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="schema-v1 JSONL whose turns build the conversations")
     parser.add_argument("--threads", type=int, help="onnxruntime/torch threads of each server (default: all)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--torch-model",
+        type=Path,
+        help="fine-tuned TurnScorer.save folder for the baseline (runs/<id>/scorer)",
+    )
     parser.add_argument("--note", default="", help="a sentence added to the report (e.g. what model this is)")
     parser.add_argument(
         "--out", type=Path, default=RESULTS_DIR, help=f"output folder (default {RESULTS_DIR})"
@@ -449,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             service.stop()
         if not args.no_baseline:
-            baseline = start_baseline(model_dir, args.threads, log_dir)
+            baseline = start_baseline(model_dir, args.threads, log_dir, args.torch_model)
             try:
                 baseline.wait_ready()
                 results += run_levels(baseline, {}, bodies, args.concurrency, args.requests, args.warmup)
