@@ -53,8 +53,9 @@ def test_pools_share_no_family(repo_root):
 
 def test_slot_values_follow_the_language():
     rng = random.Random(1)
-    assert all(format_amount(rng, "pt-BR").startswith("R$") for _ in range(20))
-    assert all("," in format_amount(rng, "de") or "€" in format_amount(rng, "de") for _ in range(20))
+    assert all(SlotFiller(rng, "pt-BR", "Loja").fill("{amount}").startswith("R$") for _ in range(20))
+    assert all(SlotFiller(rng, "de", "Laden").fill("{amount}").endswith(("€", "EUR")) for _ in range(20))
+    assert all(format_amount(rng, "CH", 12.5, 0, True) == "CHF 12.50" for _ in range(3))
     filler = SlotFiller(rng, "de", "Funkwerk Mobil")
     text = filler.fill("Bestellung {order_id}, nochmal {order_id}, {business}, code {x}")
     first, second = text.split(", ")[0].split()[-1], text.split(", ")[1].split()[-1]

@@ -8,14 +8,53 @@ glue lines were used. Indices are positions in ``turns`` (0-based).
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
-from training.datagen.realism import Persona, frame_request, split_message, style_bot, style_user
+from training.datagen.realism import (
+    Persona,
+    frame_request,
+    split_message,
+    strip_bot_greeting,
+    strip_user_greeting,
+    style_bot,
+    style_user,
+)
 from training.datagen.slots import SlotFiller
 
 SHORT_REPLY, LONG_REPLY = 60, 400
 REDRAW_SHORT_GENERAL, REDRAW_LONG_BUSINESS = 0.6, 0.4
+# business answers that carry a comply prefix, so "Okay, here you go:" is no general-label cue
+INSIST_BUSINESS_RATE, COMPLY_OPENER_BUSINESS_RATE = 0.012, 0.012
+# hedge / friendly openers: general answers lacked the apologies business answers have (review P2-2)
+OPENER_RATE_GENERAL, OPENER_RATE_BUSINESS = 0.08, 0.03
+
+
+# bot wording that hands the chat over to a person (review P1-4: the bot must not go on after it)
+HANDOVER_WORDING: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        r"\b(transfer(ring)? you|connect(ing)? you (to|with)|put(ting)? you through|hand(ing)? you over|"
+        r"pass(ing)? you (on )?to)\b",
+        re.I,
+    ),
+    "de": re.compile(
+        r"\b(verbinde (ich )?(dich|Sie)|leite (ich )?(dich|Sie|Ihren Fall|deinen Fall).{0,40}weiter|"
+        r"weitergeleitet|übergebe)",
+        re.I,
+    ),
+    "pt-BR": re.compile(
+        r"\b(vou te transferir|vou transferir|te transfiro|vou te passar para|vou passar você)", re.I
+    ),
+    "es": re.compile(r"\b(te transfiero|te paso con|te comunico con|te derivo|te pongo con)", re.I),
+}
+
+
+def is_handover_family(family: BusinessFamily, lang: str) -> bool:
+    """One of the family's first replies hands the chat over to a person."""
+    pattern = HANDOVER_WORDING.get(lang)
+    return pattern is not None and any(pattern.search(b) for b in family.bot)
 
 
 @dataclass
@@ -35,6 +74,7 @@ class ConversationBuilder:
     # general categories not drawn for this business: the policy's grey-zone table calls them business
     excluded_categories: frozenset[str] = frozenset()
     first_request_category: str | None = None  # category of the first general request (POLICY section 3)
+    user_greeted: bool = False  # the customer already greeted (own message or prefix of the first request)
 
     @property
     def lang(self) -> str:
@@ -57,13 +97,17 @@ class ConversationBuilder:
         no pasted link, no media attachment (a lone one-line query).
         """
         text = self.slots.fill(text)
+        if request and (self.user_greeted or any(t["role"] == "user" for t in self.turns)):
+            text = strip_user_greeting(text)  # the customer greets once, at the start (review P1-7)
         if bare:
             persona = replace(self.persona, split_rate=0.0, voice_rate=0.0)
             parts = [" ".join(style_user(text, persona, self.lang, self.rng)) if styled else text]
             self._append_user_parts([(parts[0], False)], general=general)
             return
         if request and self.persona.frame_rate and self.rng.random() < self.persona.frame_rate:
-            text = frame_request(text, self.lang, self.rng)
+            # greeting frames ("hi, {x}") only open a conversation, never a later request
+            first = not self.user_greeted and not any(t["role"] == "user" for t in self.turns)
+            text = frame_request(text, self.lang, self.rng, greeting=first)
         parts = style_user(text, self.persona, self.lang, self.rng) if styled else [text]
         if force_split and len(parts) == 1:
             parts = split_message(parts[0], self.rng)
@@ -83,7 +127,11 @@ class ConversationBuilder:
                 self.general_requests.append(len(self.turns))
             self.turns.append({"role": "user", "text": part})
 
-    def bot(self, text: str, *, general: bool = False, topic: str | None = None) -> None:
+    def bot(self, text: str, *, general: bool = False, topic: str | None = None, answer: bool = True) -> None:
+        """Append a bot message; `answer`: a fragment answer, whose greeting opening ("¡Hola! ...") is
+        dropped unless it is the bot's first message (glue greetings keep theirs: answer=False)."""
+        if answer and any(t["role"] == "assistant" for t in self.turns):
+            text = strip_bot_greeting(text)
         text = self.slots.fill(text, topic)
         for part in style_bot(text, self.persona, self.rng):
             if general:
@@ -97,9 +145,15 @@ class ConversationBuilder:
         self.turns.append({"role": "system", "text": self.slots.fill(text)})
 
     # --- fragment picks --------------------------------------------------------------------------
-    def pick_glue(self, name: str, avoid: str | None = None) -> str:
+    def pick_glue(
+        self, name: str, avoid: str | list[str] | None = None, keep: Callable[[str], bool] | None = None
+    ) -> str:
+        """A line of a glue list, not one of `avoid`, one `keep` accepts while the list has such lines."""
         lines = self.fragments.glue.lists[name]
-        choices = [g for g in lines if g.text != avoid] or list(lines)
+        avoided = [avoid] if isinstance(avoid, str) else (avoid or [])
+        choices = [g for g in lines if g.text not in avoided] or list(lines)
+        if keep is not None:
+            choices = [g for g in choices if keep(g.text)] or choices
         line = self.rng.choice(choices)
         self.glue.append(line.uid)
         return line.text
@@ -112,12 +166,20 @@ class ConversationBuilder:
         if uid not in self.families:
             self.families.append(uid)
 
-    def business_families(self, count: int, kind: str | None = None) -> list[BusinessFamily]:
+    def business_families(
+        self, count: int, kind: str | None = None, *, handover: bool = False
+    ) -> list[BusinessFamily]:
         """Up to `count` distinct families of this domain not used yet in this conversation.
 
-        Fewer when the pool is smaller: a conversation never repeats a family."""
-        pool = [f for f in self.domain.families if kind is None or f.kind == kind]
-        pool = pool or list(self.domain.families)
+        Families whose bot hands over to a person are drawn only for a handover (`handover=True`): after
+        such an answer an agent follows or the chat ends, the bot never goes on. Fewer when the pool is
+        smaller: a conversation never repeats a family."""
+        everyday = [f for f in self.domain.families if is_handover_family(f, self.lang) == handover]
+        if handover and not everyday:
+            return []
+        everyday = everyday or list(self.domain.families)
+        pool = [f for f in everyday if kind is None or f.kind == kind]
+        pool = pool or everyday
         fresh = [f for f in pool if f.uid not in self.families] or pool
         return self.rng.sample(fresh, min(count, len(fresh)))
 
@@ -178,8 +240,31 @@ class ConversationBuilder:
         """A business request and its answer, plus up to max_units-1 followups; returns units used."""
         self.use_family(family.uid)
         self.user(self.rng.choice(family.user), request=True)
-        self.bot(self.reply(family.bot, general=False))
+        answer = self.reply(family.bot, general=False)
+        if self.rng.random() < INSIST_BUSINESS_RATE:
+            # the customer pushes for an exception and the bot gives in: the same insist / comply lines
+            # as a general insist_comply flow, so neither is a label cue (review P2-1)
+            self.bot(answer)
+            self.user(self.pick_glue("insist_user"))
+            answer = self.reply(family.bot, general=False)
+            self.bot(self.with_prefix(answer, self.pick_glue("comply_prefix_bot")))
+        elif self.rng.random() < COMPLY_OPENER_BUSINESS_RATE:  # an LLM-style "Sure thing!" opener
+            self.bot(self.with_prefix(answer, self.pick_glue("comply_prefix_bot")))
+        else:
+            self.bot(self.with_opener(answer, OPENER_RATE_BUSINESS))
         return 1 + self.followups(family.followups, max(0, max_units - 1), general=False)
+
+    def with_opener(self, answer: str, rate: float) -> str:
+        """Sometimes a hedge or friendly opener ("Happy to help!", "Not 100% sure, but:") before the answer.
+
+        Business answers already apologise and offer help; general ones get such openers too (P2-2)."""
+        if not self.fragments.glue.lists.get("answer_openers_bot") or self.rng.random() >= rate:
+            return answer
+        return self.with_prefix(answer, self.pick_glue("answer_openers_bot"))
+
+    def with_prefix(self, answer: str, prefix: str) -> str:
+        """Fragment lines are stripped: a prefix needs its separator back."""
+        return f"{prefix}{self.rng.choice((' ', ' ', chr(10)))}{strip_bot_greeting(answer)}"
 
     def general_request(self, family: GeneralFamily) -> None:
         self.use_family(family.uid)
@@ -192,8 +277,7 @@ class ConversationBuilder:
 
     def general_answer(self, family: GeneralFamily, prefix: str = "") -> None:
         answer = self.reply(family.bot, general=True)
-        if prefix:  # fragment lines are stripped: the comply prefix needs its separator back
-            answer = f"{prefix}{self.rng.choice((' ', ' ', chr(10)))}{answer}"
+        answer = self.with_prefix(answer, prefix) if prefix else self.with_opener(answer, OPENER_RATE_GENERAL)
         self.bot(answer, general=True)
 
     def general_exchange(self, family: GeneralFamily, max_units: int) -> int:

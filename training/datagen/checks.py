@@ -16,7 +16,7 @@ import numpy as np
 
 from classifier.render import render_text, render_turn
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
-from training.datagen.fragments import LanguageFragments
+from training.datagen.fragments import SLOTS, TOPIC_SLOT, LanguageFragments
 
 _WORD = re.compile(r"\w+")
 _MERSENNE = (1 << 61) - 1
@@ -255,6 +255,23 @@ def grey_zone_problems(conv: Conversation, general_exclusions: Mapping[str, Coll
     if category in general_exclusions and domain in general_exclusions[category]:
         return [f"{conv.id}: general category {category} drawn for domain {domain} (excluded as grey zone)"]
     return []
+
+
+_UNFILLED_SLOT = re.compile(r"\{(" + "|".join(sorted(SLOTS | {TOPIC_SLOT})) + r")\}")
+_DOUBLED_ARTICLE = re.compile(r"\b(las las|a las a las|the the)\b", re.IGNORECASE)
+
+
+def text_leaks(conv: Conversation) -> list[str]:
+    """Generator leaks in the text: an unfilled {slot} or a doubled article ("a las las 15:00")."""
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        slot = _UNFILLED_SLOT.search(turn.text)
+        if slot:
+            problems.append(f"{conv.id}: turn {i} has the unfilled slot {slot.group(0)}")
+        doubled = _DOUBLED_ARTICLE.search(turn.text)
+        if doubled:
+            problems.append(f"{conv.id}: turn {i} has the doubled article {doubled.group(0)!r}")
+    return problems
 
 
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")

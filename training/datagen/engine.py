@@ -120,7 +120,17 @@ def compose(
     business = rng.choice(domain.businesses)
     persona = Persona.draw(rng, pool.lang)
     skeleton = Skeleton.draw(rng)
-    slots = SlotFiller(rng, pool.lang, business, domain.products, domain.plans)
+    country, currency = domain.locales.get(business, (None, None))
+    slots = SlotFiller(
+        rng,
+        pool.lang,
+        business,
+        domain.products,
+        domain.plans,
+        country=country,
+        currency=currency,
+        domain=domain.key,
+    )
     excluded = frozenset(c for c, domains in (general_exclusions or {}).items() if domain.key in domains)
     b = ConversationBuilder(rng, pool, domain, business, persona, slots, excluded_categories=excluded)
     # Every flow is capped by what the domain's pool can fill, so a small pool (validation, test)

@@ -12,6 +12,7 @@ performed, for deflections the one requested; None for plain business flows).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -35,8 +36,28 @@ FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "embedded": (GENERAL, ("early", "middle", "last", "one_among_many", "insist_comply", "two_tasks")),
     "lone_general": (GENERAL, ("single", "bare", "greeting_then_request", "request_split", "request_media")),
 }
+AGENT_GENERAL_RATE = 0.15  # handovers where the customer asks the human agent for a general task
+# a bot line pointing at numbered options ("type 1, 2 or 3", "1️⃣", "menu")
+MENU_REFERENCE = re.compile(r"(?<![\d.,:/])[1-9](?![\d.,:/])|1️⃣|\b(men[uúü]|Menü)\b", re.IGNORECASE)
+# customer closings that mean "I'll wait" (after a handover), not "thanks, solved"
+WAITING: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"\b(wait|waiting|hold on)\b", re.IGNORECASE),
+    "de": re.compile(r"\b(warte|abwarten)", re.IGNORECASE),
+    "pt-BR": re.compile(r"\b(aguard|esper)", re.IGNORECASE),
+    "es": re.compile(r"\b(espero|esperando|aguardo)\b", re.IGNORECASE),
+}
+
+
+def is_waiting(text: str, lang: str) -> bool:
+    pattern = WAITING.get(lang)
+    return bool(pattern and pattern.search(text))
+
+
 UNIT_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 UNIT_WEIGHTS = (16, 18, 15, 12, 10, 7, 6, 5, 4, 3, 2, 2)
+# distinct business issues (families) a flow starts with; 0 = one per unit (the old, chained shape)
+ISSUES_CHOICES = (1, 2, 3, 0)
+ISSUES_WEIGHTS = (45, 25, 12, 18)
 
 
 @dataclass(frozen=True)
@@ -83,7 +104,9 @@ def _business_units(b: ConversationBuilder, units: int, kind: str | None = None)
     pool = b.business_families(units, kind)
     if not pool:
         return []
-    k = max(1, min(len(pool), round(units * b.rng.uniform(0.55, 1.0))))
+    # Real support chats mostly stay on one or two issues and go deeper (follow-ups), rather than
+    # chaining many unrelated ones; more families are added only when the follow-ups run out.
+    k = max(1, min(len(pool), units, b.rng.choices(ISSUES_CHOICES, weights=ISSUES_WEIGHTS)[0] or units))
     chosen, alloc = pool[:k], [1] * k
     for _ in range(units - k):
         open_ = [i for i, f in enumerate(chosen) if alloc[i] - 1 < len(f.followups)]
@@ -255,34 +278,75 @@ def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
     prefix = None
     if sk.user_greets:
         greeting = b.pick_glue("greetings_user")
+        b.user_greeted = True  # no greeting frame on the first request as well
         if sk.greeting_in_first_message and not sk.bot_greets:
             prefix = greeting
         else:
             b.user(greeting)
+    greeting_bot = ""
     if sk.bot_greets:
-        b.bot(b.pick_glue("greetings_bot"))
+        greeting_bot = b.pick_glue("greetings_bot")
+        b.bot(greeting_bot, answer=False)
     if sk.fallback:
         if b.rng.random() < 0.5:
             b.user(b.pick_glue("media_user"), styled=False)
         else:
             b.user(b.rng.choice(("?", "hm", "...", "1", "9", "ok", "👍")), styled=False)
-        b.bot(b.pick_glue("fallback_bot"))
+        # "Invalid option, type 1, 2 or 3" only after a greeting that showed a menu (review P1-10)
+        menu = bool(MENU_REFERENCE.search(greeting_bot))
+        b.bot(b.pick_glue("fallback_bot", keep=lambda t: menu or not MENU_REFERENCE.search(t)), answer=False)
     return prefix
+
+
+def handover(b: ConversationBuilder) -> None:
+    """The customer asks for a person (or complains), the bot hands over, a human agent takes it from there.
+
+    Agent lines come in order (one opener, one or two middles, maybe a closer), each at most once; the
+    bot never writes again after announcing the handover.
+    """
+    families = b.business_families(1, handover=True)
+    if families and b.rng.random() < 0.5:  # the domain's own "talk to a person" family
+        family = families[0]
+        b.use_family(family.uid)
+        b.user(b.rng.choice(family.user), request=True)
+        b.bot(b.reply(family.bot, general=False))
+    else:
+        b.user(b.pick_glue("handover_user"))
+        b.bot(b.pick_glue("handover_bot"), answer=False)
+    if b.rng.random() < 0.1:  # the export ends before the agent joins
+        if b.rng.random() < 0.5:
+            b.user(b.pick_glue("closings_user", keep=lambda t: is_waiting(t, b.lang)))
+        return
+    b.agent(b.pick_glue("agent_open"))
+    if b.rng.random() < AGENT_GENERAL_RATE:
+        # POLICY example G: a human agent doing a general task is not the bot's behaviour; the request
+        # is still listed in general_requests, the label stays what the bot did
+        family = b.general_family()
+        b.general_request(family)
+        b.agent(b.reply(family.bot, general=True))
+        if b.rng.random() < 0.5:
+            b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))
+        return
+    if b.rng.random() < 0.5:  # the customer tells the human what they need
+        family = b.business_families(1)[0]
+        b.use_family(family.uid)
+        b.user(b.rng.choice(family.user))
+    used: list[str] = []
+    middles = len(b.fragments.glue.lists["agent_middle"])  # a split's pool may hold a single line
+    for _ in range(min(middles, 1 + (b.rng.random() < 0.4))):
+        line = b.pick_glue("agent_middle", avoid=used)
+        used.append(line)
+        b.agent(line)
+    if b.rng.random() < 0.7:
+        if b.rng.random() < 0.6:
+            b.user(b.pick_glue("closings_user"))
+        b.agent(b.pick_glue("agent_close"))
 
 
 def ending(b: ConversationBuilder, sk: Skeleton) -> None:
     """Handover to a human, closing, or a last user message the bot has not answered yet."""
     if sk.handover:
-        b.bot(b.pick_glue("handover_bot"))
-        for i in range(b.rng.randint(1, 3)):
-            b.agent(b.pick_glue("agent_lines"))
-            if i == 0 or b.rng.random() < 0.5:
-                if b.rng.random() < 0.5:
-                    b.user(b.pick_glue("closings_user"))
-                else:  # the customer tells the human what they need
-                    family = b.business_families(1)[0]
-                    b.use_family(family.uid)
-                    b.user(b.rng.choice(family.user))
+        handover(b)
     if sk.unanswered_tail:
         kind = b.rng.choice(("business", "general", "media", "nudge"))
         if kind == "business":
@@ -296,14 +360,14 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
         else:
             b.user(b.rng.choice(NUDGES[b.lang]))
         return
-    if sk.closing:
-        b.user(b.pick_glue("closings_user"))
+    if sk.closing:  # thanks, not "ok I'll wait" after a resolved request
+        b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))
         if sk.bot_closes and not sk.handover:
-            b.bot(b.pick_glue("closings_bot"))
+            b.bot(b.pick_glue("closings_bot"), answer=False)
 
 
 def merge_greeting(b: ConversationBuilder, first_user_index: int, greeting: str) -> None:
     """Put the user's greeting in front of the first request ("hi, where is my order")."""
     turn = b.turns[first_user_index]
     sep = b.rng.choice((", ", " ", "! ", "\n"))
-    turn["text"] = f"{greeting}{sep}{turn['text']}"
+    turn["text"] = f"{b.slots.fill(greeting)}{sep}{turn['text']}"

@@ -80,6 +80,7 @@ SLOTS: frozenset[str] = frozenset(
         "date",
         "time",
         "amount",
+        "amount_large",
         "url",
         "phone",
         "city",
@@ -100,10 +101,19 @@ GLUE_LISTS: dict[str, int] = {  # list name -> minimum asked for by the writing 
     "insist_user": 15,
     "comply_prefix_bot": 15,
     "handover_bot": 15,
-    "agent_lines": 20,
+    "handover_user": 10,  # the customer asks for a person or complains: what motivates a handover
+    "agent_open": 8,  # a human agent's first message after the handover
+    "agent_middle": 8,  # the agent works on the case
+    "agent_close": 5,  # the agent wraps up
     "fallback_bot": 15,
     "media_user": 8,
 }
+# optional glue lists (the generator skips what they do when a language has none)
+OPTIONAL_GLUE_LISTS: dict[str, int] = {
+    "answer_openers_bot": 10,  # "Happy to help!", "Sorry, not 100% sure, but": before any kind of answer
+}
+LEGACY_AGENT_LINES = "agent_lines"  # before the split into ordered opener / middle / closer lists
+AGENT_LISTS: tuple[str, ...] = ("agent_open", "agent_middle", "agent_close")
 MIN_SMALLTALK = 30
 MIN_DOMAIN_FAMILIES = 10
 MIN_EXPLANATION_FAMILIES = 2
@@ -148,6 +158,8 @@ class Domain:
     plans: tuple[str, ...]
     system: tuple[str, ...]
     families: tuple[BusinessFamily, ...]
+    # business name -> (country code, currency code or None) for entries written as mappings
+    locales: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -353,7 +365,7 @@ def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
     if not plans:
         slots.discard("plan")
     check.allowed_slots = frozenset(slots)
-    businesses = check.strings(data.get("businesses"), "", "businesses", slots=frozenset())
+    businesses, locales = _businesses(check, data.get("businesses"))
     system = check.strings(data.get("system", []), "", "system", minimum=0)
     families: list[BusinessFamily] = []
     seen: set[str] = set()
@@ -379,7 +391,48 @@ def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
         check.warn("", f"{n_expl} explanation families, the brief asks for >= {MIN_EXPLANATION_FAMILIES}")
     if not businesses:
         return None
-    return Domain(lang, key, businesses, products, plans, system, tuple(families))
+    return Domain(lang, key, businesses, products, plans, system, tuple(families), locales)
+
+
+Locale = tuple[str | None, str | None]  # (country code, currency code) of one business
+
+
+def _businesses(check: _Checker, value: Any) -> tuple[tuple[str, ...], dict[str, Locale]]:
+    """Business entries: a name, or {name: ..., country: UK, currency: GBP} (country and currency optional).
+
+    Without a country the business operates in its language's home market (slots.DEFAULT_COUNTRY)."""
+    from training.datagen.slots import COUNTRIES, CURRENCIES  # slots imports this module
+
+    if not isinstance(value, list):
+        return check.strings(value, "", "businesses", slots=frozenset()), {}
+    names: list[str] = []
+    locales: dict[str, Locale] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            names.extend(check.strings([item], "", f"businesses[{i}]", slots=frozenset()))
+            continue
+        check.unknown_keys(item, {"name", "country", "currency"}, f" businesses[{i}]")
+        name = item.get("name")
+        country, currency = item.get("country"), item.get("currency")
+        if not isinstance(name, str) or not name.strip():
+            check.error("", f"'businesses'[{i}] needs a non-empty 'name', found {name!r}")
+            continue
+        if country is not None and country not in COUNTRIES:
+            check.error(
+                "", f"'businesses'[{i}] {name!r}: country {country!r} is not one of {', '.join(COUNTRIES)}"
+            )
+            continue
+        if currency is not None and currency not in CURRENCIES:
+            check.error(
+                "", f"'businesses'[{i}] {name!r}: currency {currency!r} is not one of {', '.join(CURRENCIES)}"
+            )
+            continue
+        names.append(name.strip())
+        if country is not None or currency is not None:
+            locales[name.strip()] = (country, currency)
+    if not names:
+        check.error("", "'businesses' has no usable entry, at least 1 needed")
+    return tuple(names), locales
 
 
 def load_category(path: Path, lang: str, report: FragmentReport) -> Category | None:
@@ -429,7 +482,13 @@ def load_glue(path: Path, lang: str, report: FragmentReport) -> Glue | None:
     if data is None:
         return None
     check = _Checker(path, report, SLOTS - {"product", "plan"})
-    check.unknown_keys(data, set(GLUE_LISTS) | {"smalltalk"}, "")
+    check.unknown_keys(
+        data, set(GLUE_LISTS) | set(OPTIONAL_GLUE_LISTS) | {"smalltalk", LEGACY_AGENT_LINES}, ""
+    )
+    if LEGACY_AGENT_LINES in data and not any(k in data for k in AGENT_LISTS):
+        # the old flat list: every agent list draws from it (order not guaranteed); split it up
+        check.warn("", f"'{LEGACY_AGENT_LINES}' is the old flat list; split it into {', '.join(AGENT_LISTS)}")
+        data = {**data, **{k: data[LEGACY_AGENT_LINES] for k in AGENT_LISTS}}
     lists: dict[str, tuple[GlueLine, ...]] = {}
     for name, minimum in GLUE_LISTS.items():
         slots = check.allowed_slots | {TOPIC_SLOT} if name == "deflections" else None
@@ -439,13 +498,20 @@ def load_glue(path: Path, lang: str, report: FragmentReport) -> Glue | None:
         if len(set(texts)) < len(texts):
             check.error("", f"'{name}' repeats a line; every line must be distinct")
         lists[name] = tuple(GlueLine(f"{lang}/common/{name}/{i}", t) for i, t in enumerate(texts))
+    for name, minimum in OPTIONAL_GLUE_LISTS.items():
+        texts = check.strings(data.get(name, []), "", name, minimum=0)
+        if 0 < len(texts) < minimum:
+            check.warn("", f"'{name}' has {len(texts)} lines, at least {minimum} make it varied")
+        if len(set(texts)) < len(texts):
+            check.error("", f"'{name}' repeats a line; every line must be distinct")
+        lists[name] = tuple(GlueLine(f"{lang}/common/{name}/{i}", t) for i, t in enumerate(texts))
     smalltalk = [
         SmallTalk(f"{lang}/common/smalltalk/{i}", ex.user, ex.bot)
         for i, ex in enumerate(check.exchanges(data.get("smalltalk"), " smalltalk"))
     ]
     if len(smalltalk) < MIN_SMALLTALK:
         check.warn("", f"'smalltalk' has {len(smalltalk)} pairs, the brief asks for >= {MIN_SMALLTALK}")
-    if any(not v for v in lists.values()) or not smalltalk:
+    if any(not lists[name] for name in GLUE_LISTS) or not smalltalk:
         return None
     return Glue(lang, lists, tuple(smalltalk))
 

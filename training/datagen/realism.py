@@ -85,6 +85,44 @@ FRAMES: dict[str, tuple[str, ...]] = {
         "hola qué tal, {x}",
     ),
 }
+# Frames that open with a greeting: only on the first user message of a conversation.
+GREETING_FRAME_STARTS: dict[str, tuple[str, ...]] = {
+    "en": ("hi,", "Hello!", "good evening,", "hey there,"),
+    "de": ("Hallo,", "Guten Abend!", "hey,", "Moin,"),
+    "pt-BR": ("oi,", "boa tarde!", "olá!", "opa,"),
+    "es": ("hola,", "buenas tardes!", "buenas,", "hola qué tal,"),
+}
+# A bot answer opening with a greeting ("¡Hola! ...") only fits the bot's first message.
+BOT_GREETING_OPENING = re.compile(
+    r"^(?:¡?(?:hola|hi|hello|hey|hi there|hey there|olá|ola|oi|oii|hallo|hey du|servus|moin)"
+    r"(?: \{name\})?\s*[!,.]+\s*(?:[👋😊🙂]\s*)?)(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def strip_bot_greeting(text: str) -> str:
+    """ "¡Hola! Claro, ..." -> "Claro, ..." (for bot answers after the first bot message)."""
+    rest = BOT_GREETING_OPENING.sub("", text, count=1)
+    if rest == text or not rest.strip():
+        return text
+    return rest[0].upper() + rest[1:]
+
+
+# A customer message opening with a greeting ("hola!! tienen ...") only fits the first message.
+USER_GREETING_OPENING = re.compile(
+    r"^(?:hi|hiya|hello|hey(?: there)?|good (?:morning|afternoon|evening)|hallo|moin|servus|"
+    r"guten (?:morgen|tag|abend)|oi+|olá|ola|opa|bom dia|boa (?:tarde|noite)|hola|buenas(?: tardes| noches)?|"
+    r"buen día|buenos días)\s*[!,.]*\s+(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def strip_user_greeting(text: str) -> str:
+    """ "hola!! tienen habitación ..." -> "tienen habitación ..." (for a request later in the chat)."""
+    rest = USER_GREETING_OPENING.sub("", text, count=1)
+    return rest if rest.strip() and len(rest.split()) >= 2 else text
+
+
 # A customer chasing an unanswered conversation.
 NUDGES: dict[str, tuple[str, ...]] = {
     "en": ("hello?", "??", "anyone there?", "hellooo", "hi??", "are you still there"),
@@ -194,8 +232,14 @@ def split_message(text: str, rng: random.Random) -> list[str]:
     return [text]
 
 
-def frame_request(text: str, lang: str, rng: random.Random) -> str:
-    frame = rng.choice(FRAMES[lang])
+def is_greeting_frame(frame: str, lang: str) -> bool:
+    return frame.startswith(GREETING_FRAME_STARTS[lang])
+
+
+def frame_request(text: str, lang: str, rng: random.Random, *, greeting: bool = True) -> str:
+    """Wrap a request in one of the language's frames; `greeting`: greeting frames allowed (first message)."""
+    frames = [f for f in FRAMES[lang] if greeting or not is_greeting_frame(f, lang)]
+    frame = rng.choice(frames)
     if frame.startswith("{x}"):
         return frame.replace("{x}", text.rstrip(" ?.!"))
     if text[:2].istitle():

@@ -1,0 +1,163 @@
+"""The fragment linter flags bot variants that don't answer every user variant (review P1-6) and
+general requests that name a specific kind of business (review P1-9)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from datagen_samples import CATEGORY, COMMON, DOMAIN
+
+from training.datagen.coherence import business_hooks, content_words, family_findings
+from training.datagen.fragments import Exchange
+
+
+def rules(findings, severity=None):
+    return [f.rule for f in findings if severity is None or f.severity == severity]
+
+
+def test_content_words_drop_slots_stopwords_and_accents():
+    words = content_words("Oi, quero atualizar o cartão do pedido {order_id} pra {date}", "pt-BR")
+    assert words == {"atual", "carta", "pedid"}  # 5-letter stems; "oi", "quero", "pra" are stopwords
+
+
+def test_a_bot_date_in_another_month_than_the_user_asked_is_an_error():
+    user = ["kann ich den vertrag ab 25. mai umstellen?", "tarifwechsel zum 1. mai bitte"]
+    bad = family_findings("de/business/telecom/x", user, ["Ab 25. April gilt der neue Tarif."], (), "de")
+    assert rules(bad, "error") == ["month", "month"]
+    assert "Ab 25. April" in str(bad[0]) and "de/business/telecom/x" in str(bad[0])
+    good = family_findings(
+        "de/business/telecom/x", user, ["Erledigt, ab {date} gilt der neue Tarif."], (), "de"
+    )
+    assert rules(good, "error") == []
+
+
+def test_may_as_a_verb_is_not_a_month():
+    user = ["may i change my flight on 3 june?"]
+    assert (
+        rules(family_findings("w", user, ["Yes, you may change it until 2 June."], (), "en"), "error") == []
+    )
+    assert rules(family_findings("w", user, ["Changed to 3 May ✅"], (), "en"), "error") == ["month"]
+
+
+def test_a_bot_naming_another_relative_than_the_user_is_an_error():
+    user = ["mi mamá va en silla de ruedas", "necesito silla de ruedas para mi abuela"]
+    bad = family_findings("es/business/airline/a", user, ["Registré la asistencia para tu mamá."], (), "es")
+    assert rules(bad, "error") == ["kin"]  # only the abuela variant is contradicted
+    neutral = family_findings(
+        "es/business/airline/a", user, ["Registré la asistencia para tu familiar."], (), "es"
+    )
+    assert rules(neutral, "error") == []
+
+
+def test_followups_are_checked_against_their_own_user_lines():
+    followups = (Exchange(user=("i paid on 3 march",), bot=("Your payment of 3 April arrived.",)),)
+    found = family_findings("en/business/bank/f", ["where is my payment"], ["Let me check."], followups, "en")
+    assert [f.where for f in found if f.severity == "error"] == ["en/business/bank/f followup[0]"]
+
+
+def test_a_bot_variant_sharing_no_word_with_the_users_is_a_warning_only_if_a_sibling_does():
+    user = ["mudei o cartão, como atualizo?", "quero trocar o cartao do seguro"]
+    found = family_findings(
+        "pt", user, ["Atualize o cartão em {url}.", "Boleto disponível em {url}."], (), "pt-BR"
+    )
+    assert [(f.severity, f.rule) for f in found] == [("warning", "no-shared-word")]
+    assert "bot[1]" in found[0].message
+    # when no bot variant shares a word (synonyms), nothing can be compared: no warning
+    assert family_findings("pt", user, ["Feito ✅"], (), "pt-BR") == []
+
+
+def test_a_bot_that_repeats_one_user_variants_numbers_is_a_warning():
+    user = ["100 dollar in euro", "wie viel sind 50 pfund in euro"]
+    found = family_findings("de/general/x", user, ["50 Pfund sind ungefähr 58 Euro."], (), "de")
+    assert rules(found) == ["number-echo"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "since i'm flying with you to dubai, what should i see"),
+        ("en", "sorry i know you're a bank lol but how do you say hi in zulu"),
+        ("en", "the shirt i bought from you is fine but how do i get wine out"),
+        ("de", "ihr seid ja eine bank, aber ganz allgemein: was ist ein etf"),
+        ("pt-BR", "vcs são um banco né, me explica juros compostos"),
+        ("es", "ya que estamos, me haces el plan de qué ver en roma?"),
+    ],
+)
+def test_general_requests_naming_a_business_type_are_errors(lang, text):
+    found = business_hooks(f"{lang}/general/x/y", ["a neutral first variant", text], lang)
+    assert [(f.severity, f.rule) for f in found] == [("error", "business-hook")]
+    assert "user[1]" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "{business} random one, i'm off to dubai soon, what should i see there"),
+        ("en", "should i keep my savings in a bank or invest them"),  # a bank as topic, not as addressee
+        ("de", "was ist der unterschied zwischen bank und sparkasse"),
+        ("es", "sé que no es lo suyo, pero me haces el plan de qué ver en roma?"),
+    ],
+)
+def test_business_neutral_general_requests_pass(lang, text):
+    assert business_hooks(f"{lang}/general/x/y", [text], lang) == []
+
+
+def _write(tmp_path, write_lang, domain=DOMAIN, category=CATEGORY, common=COMMON):
+    write_lang(tmp_path, common=common, domain=domain, category=category)
+    return ["--root", str(tmp_path), "--lang", "en"]
+
+
+def run_check(repo_root, args):
+    """`python -m data.fragments_check` as the content writers run it (data/ is not an installed package)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "data.fragments_check", *args],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout
+
+
+def test_cli_fails_on_a_contradicting_family_and_names_it(tmp_path, write_lang, repo_root):
+    domain = DOMAIN.replace(
+        '["roaming to {city}?"]', '["roaming from 3 may?", "roaming for june 5?"]'
+    ).replace('["Send ROAM to 4141, {amount}/day."]', '["Roaming is active from 3 May, {amount}/day."]')
+    code, out = run_check(repo_root, _write(tmp_path, write_lang, domain=domain))
+    assert code == 1
+    assert "ERROR   en/business/telecom/roaming: [month]" in out
+
+
+def test_cli_fails_on_a_business_hook_in_a_general_family(tmp_path, write_lang, repo_root):
+    category = CATEGORY.replace(
+        '["reverse a string in python"]', '["ur a bank so reverse a string in python"]'
+    )
+    code, out = run_check(repo_root, _write(tmp_path, write_lang, category=category))
+    assert code == 1
+    assert "ERROR   en/general/coding/reverse_string: [business-hook]" in out
+
+
+def test_cli_counts_warnings_and_lists_them_on_request(tmp_path, write_lang, repo_root):
+    common = COMMON.replace('  - user: ["hot today"]', '  - user: ["hot today", "cute"]')
+    args = _write(tmp_path, write_lang, common=common)
+    code, out = run_check(repo_root, args)
+    assert code == 0, out
+    assert "coherence warnings (review, --coherence lists them): smalltalk-context 1" in out
+    assert "check   en/common/smalltalk/0" not in out
+    code, out = run_check(repo_root, [*args, "--coherence"])
+    assert code == 0
+    assert "check   en/common/smalltalk/0: [smalltalk-context] user[1] 'cute'" in out
+
+
+def test_a_bot_offering_another_day_than_the_user_asked_for_is_a_warning():
+    user = ["samstag vormittag", "morgen nach 17 uhr"]
+    found = family_findings("de/business/beauty_salon/x", user, ["Morgen 17:30 ist frei."], (), "de")
+    assert rules(found) == ["day"]
+    # "Guten Morgen" is no day, and the weekly rule "montags" answers "montag"
+    assert (
+        family_findings("w", ["guten morgen, habt ihr montag offen"], ["Montags ist Ruhetag."], (), "de")
+        == []
+    )
