@@ -91,7 +91,10 @@ def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
 
 
 def exact_batch_size(precision: str) -> int:
-    """Windows per onnxruntime call that keep every score independent of the other inputs."""
+    """Windows per onnxruntime call that keep every score independent of the other inputs.
+
+    Only dynamic int8 scales activations over the whole call; fp32 and weight-only int8 are row-wise.
+    """
     return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
 
 

@@ -58,7 +58,9 @@ class ModelConfig(BaseModel):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
     aggregation: Literal["max"] = "max"
     onnx_file: str = DEFAULT_ONNX_FILE
-    precision: Literal["fp32", "int8"] = "fp32"
+    # fp32; int8 = dynamic quantisation (activations too, scaled per call); int8-weights = weight-only
+    # (MatMul weights int8, word embeddings int4, blockwise), fp32 activations (training/export.py)
+    precision: Literal["fp32", "int8", "int8-weights"] = "fp32"
     base_model: BaseModelInfo
     created: str | None = None
 

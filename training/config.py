@@ -109,9 +109,14 @@ class CalibrationConfig(_Strict):
 
 
 class QuantizationConfig(_Strict):
-    """Dynamic int8 ships only if it agrees with fp32 on validation, else fp32 ships (reason recorded)."""
+    """A quantised graph ships only if it agrees with fp32 on validation, else fp32 ships (reason recorded).
 
-    precision: Literal["auto", "int8", "fp32"] = Field("auto", description="auto applies the rule below")
+    auto tries weight-only int8 first (fp32 activations, batch-independent), then dynamic int8 variants.
+    """
+
+    precision: Literal["auto", "int8", "int8-weights", "fp32"] = Field(
+        "auto", description="auto applies the rule below; the others force a precision"
+    )
     min_label_agreement: float = Field(0.995, gt=0, le=1, description="int8 vs fp32 flow label agreement")
     max_macro_f1_loss_points: float = Field(0.3, ge=0, description="allowed macro-F1 drop, 0-100 scale")
 

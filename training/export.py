@@ -148,6 +148,47 @@ def quantize_int8(
     return out_path
 
 
+def quantize_weights(
+    fp32_path: str | Path,
+    out_path: str | Path,
+    *,
+    matmul_bits: int = 8,
+    embedding_bits: int = 4,
+    block_size: int = 32,
+) -> Path:
+    """Weight-only quantisation: MatMul weights to ``matmul_bits`` (MatMulNBits) and embedding tables to
+    ``embedding_bits`` (GatherBlockQuantized), symmetric, one scale per ``block_size`` values.
+
+    Activations stay fp32, so scores do not depend on batch-mates (unlike dynamic int8), and blockwise
+    scales keep the weights close: the 4-bit embeddings use the block layout (Q4_0, 32) the e5 weights
+    were distributed in. onnxruntime only offers 4-bit blocks for Gather.
+    """
+    from onnxruntime.quantization import QuantFormat
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    # the quantiser logs every node at INFO
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
+    model = onnx.load(str(fp32_path))
+    for bits, ops in ((matmul_bits, ("MatMul",)), (embedding_bits, ("Gather",))):
+        config = DefaultWeightOnlyQuantConfig(
+            block_size=block_size,
+            is_symmetric=True,
+            bits=bits,
+            op_types_to_quantize=ops,
+            quant_format=QuantFormat.QOperator,
+        )
+        quantizer = MatMulNBitsQuantizer(model, algo_config=config)
+        with np.errstate(invalid="ignore", divide="ignore"):  # all-zero blocks (scale 0) become 0
+            quantizer.process()
+        model = quantizer.model.model
+    out_path = Path(out_path)
+    onnx.save(model, str(out_path))
+    return out_path
+
+
 def store_weights_fp16(fp32_path: str | Path, out_path: str | Path, *, min_elements: int = 1024) -> Path:
     """The fp32 graph with its large float initializers stored as fp16 and cast back to fp32 on load.
 

@@ -38,6 +38,7 @@ from training.export import (
     initializer_digest,
     onnx_session,
     quantize_int8,
+    quantize_weights,
     store_weights_fp16,
 )
 from training.model import TurnScorer
@@ -45,6 +46,7 @@ from training.model import TurnScorer
 log = logging.getLogger(__name__)
 
 FP32_FILE = "model.fp32.onnx"
+WEIGHTS_INT8_FILE = "model.int8-weights.onnx"
 # The FFN down-projections (1536 -> 384 after GELU) carry the activation outliers that per-tensor dynamic
 # activation quantisation handles worst; keeping them fp32 halved the int8 flow-logit error of MiniLM-L6.
 FFN_DOWN_PROJECTIONS = r"/layer\.\d+/output/dense/MatMul$"
@@ -199,8 +201,8 @@ def write_model_folder(
     ``precision``: "auto" applies the rule, "int8"/"fp32" force a precision (recorded in the report).
     ``keep_fp32_in``: a folder that receives a copy of the exported fp32 graph.
     """
-    if precision not in ("auto", "int8", "fp32"):
-        raise ValueError(f"precision must be auto, int8 or fp32, got {precision!r}")
+    if precision not in ("auto", "int8", "int8-weights", "fp32"):
+        raise ValueError(f"precision must be auto, int8, int8-weights or fp32, got {precision!r}")
     if not check_convs:
         raise ValueError("write_model_folder needs check conversations for export parity")
     out = Path(out_dir)
@@ -251,10 +253,28 @@ def write_model_folder(
             "int8_variants": [],
             "precision_requested": precision,
         }
+        shipped_raw, shipped_path, shipped_precision = fp32_raw, fp32_path, "fp32"
+        if precision in ("auto", "int8-weights"):
+            weights_path = quantize_weights(fp32_path, work / WEIGHTS_INT8_FILE)
+            weights_draft = draft.model_copy(update={"precision": "int8-weights"})
+            weights_raw, seconds = score_flows(weights_path, weights_draft, tokenizer, check_convs, threads)
+            check = compare_int8(
+                fp32_logits, flow_array(weights_raw), labels, calibration, draft.threshold, rule
+            )
+            check.update(seconds=seconds, fp32_seconds=fp32_seconds, size_bytes=weights_path.stat().st_size)
+            report["int8_weights"] = check
+            if check["passes"] or precision == "int8-weights":
+                shipped_raw, shipped_path, shipped_precision = weights_raw, weights_path, "int8-weights"
+                how = "forced by config" if precision == "int8-weights" else "meets the agreement rule"
+                report["precision_reason"] = (
+                    f"int8-weights (MatMul int8, embeddings int4, fp32 activations): {how} on all "
+                    f"{check['flows']} check flows (label agreement {check['label_agreement']:.4f}); "
+                    "dynamic int8 not tried"
+                )
         candidates: list[tuple[tuple[float, float], Path, Int8Variant]] = []
         # An int8 graph is scored the way it ships: one window per call (see classifier.inference).
         int8_draft = draft.model_copy(update={"precision": "int8"})
-        if precision != "fp32":
+        if precision in ("auto", "int8") and shipped_precision == "fp32":
             sel_labels = labels[:n_sel] if labels is not None else None
             for variant in variants:
                 path = work / f"model.int8.{variant.name}.onnx"
@@ -275,7 +295,6 @@ def write_model_folder(
                     # Closest to fp32 first; speed breaks ties.
                     candidates.append(((result["mean_abs_flow_logit_diff"], seconds), path, variant))
         candidates.sort(key=lambda c: c[0])
-        shipped_raw, shipped_path, shipped_precision = fp32_raw, fp32_path, "fp32"
         report["int8_checks"] = []
         for _, path, variant in candidates[:MAX_FULL_INT8_CHECKS]:
             int8_raw, int8_seconds = score_flows(path, int8_draft, tokenizer, check_convs, threads)
@@ -294,6 +313,10 @@ def write_model_folder(
         if shipped_precision == "fp32":
             if precision == "fp32":
                 report["precision_reason"] = "fp32 requested by config"
+            elif "int8_weights" in report and not report["int8_variants"]:
+                report["precision_reason"] = "int8-weights did not meet the agreement rule: " + "; ".join(
+                    report["int8_weights"]["reasons"]
+                )
             elif report["int8_checks"]:
                 report["precision_reason"] = (
                     "int8 met the rule on the selection flows but not on all: "

@@ -21,6 +21,7 @@ from training.export import (
     pad_windows,
     parity,
     quantize_int8,
+    quantize_weights,
     torch_token_logits,
 )
 from training.model import TurnScorer
@@ -115,7 +116,7 @@ def test_tiny_model_folder_is_complete_and_loads(tiny_model_dir):
     assert config.model_id.startswith("scopeguard-tiny-r1-")
     assert (tiny_model_dir / config.onnx_file).is_file()
     assert (tiny_model_dir / "tokenizer.json").is_file()
-    assert config.precision in ("int8", "fp32")
+    assert config.precision in ("int8", "int8-weights", "fp32")
     assert json.loads((tiny_model_dir / "scopeguard.json").read_text())["aggregation"] == "max"
     clf = Classifier.load(tiny_model_dir, threads=1)
     preds = clf.classify(conversations_from_texts(FALLBACK_TEXTS))
@@ -155,3 +156,22 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_the_logits(tiny_parts, fp
     half = onnx_token_logits(onnx_session(out), *feeds)
     assert np.abs(full - half).max() < 1e-2
     assert not np.array_equal(full, half), "the weights really were rounded to fp16"
+
+
+def test_weight_only_int8_is_smaller_close_to_fp32_and_batch_independent(tiny_parts, fp32_path, tmp_path):
+    _, special, windows = tiny_parts
+    path = quantize_weights(fp32_path, tmp_path / "w8.onnx")
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"MatMulNBits", "GatherBlockQuantized"} <= ops
+    assert path.stat().st_size < fp32_path.stat().st_size
+    session = onnx_session(path)
+    ids, mask = pad_windows(windows, special.pad_id)
+    ref = onnx_token_logits(onnx_session(fp32_path), ids, mask)
+    got = onnx_token_logits(session, ids, mask)
+    real = mask.astype(bool)
+    assert np.abs(ref - got)[real].max() < 0.05
+    assert not np.array_equal(ref, got), "the weights really were quantised"
+    # activations stay fp32: a window scores the same alone as inside a padded batch
+    alone = onnx_token_logits(session, *pad_windows(windows[:1], special.pad_id))
+    n = len(windows[0])
+    np.testing.assert_allclose(alone[0, :n], got[0, :n], atol=1e-5)
