@@ -212,7 +212,7 @@ def write_model_folder(
 
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    tokenizer.save(str(out / TOKENIZER_FILE))
+    tokenizer.save(str(out / TOKENIZER_FILE), pretty=False)  # compact: counts toward the 60 MB budget
     encoder = ConversationEncoder(tokenizer, render, special_tokens.cls_id, special_tokens.sep_id)
     windows = [w for ws in encoder.encode_many(check_convs[:200]) for w in ws]
 

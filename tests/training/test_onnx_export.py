@@ -160,9 +160,11 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_the_logits(tiny_parts, fp
 
 def test_weight_only_int8_is_smaller_close_to_fp32_and_batch_independent(tiny_parts, fp32_path, tmp_path):
     _, special, windows = tiny_parts
-    path = quantize_weights(fp32_path, tmp_path / "w8.onnx")
+    path = quantize_weights(fp32_path, tmp_path / "w8.onnx", min_table_rows=16)
+    tables = {t.name: t for t in onnx.load(str(path)).graph.initializer}
+    assert any(name.endswith("_int8") and t.data_type == onnx.TensorProto.INT8 for name, t in tables.items())
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
-    assert {"MatMulNBits", "GatherBlockQuantized"} <= ops
+    assert "MatMulNBits" in ops
     assert path.stat().st_size < fp32_path.stat().st_size
     session = onnx_session(path)
     ids, mask = pad_windows(windows, special.pad_id)
