@@ -640,10 +640,16 @@ def main() -> None:
         "processes the peak of their summed RSS sampled every 0.2 s (imports included: torch alone "
         "costs several hundred MB)."
     )
-    notes.append(
-        "int8 scoring runs one window per onnxruntime call by default so scores do not depend on "
-        "batch-mates (dynamic quantisation); compare the raw session rows for what batching buys."
-    )
+    if config.precision == "int8":
+        notes.append(
+            "int8 scoring runs one window per onnxruntime call by default so scores do not depend on "
+            "batch-mates (dynamic quantisation); compare the raw session rows for what batching buys."
+        )
+    elif config.precision == "int8-weights":
+        notes.append(
+            "int8-weights (weight-only int8, activations quantised per row) is batch-invariant: scoring "
+            "uses batches of 16 windows, like fp32."
+        )
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {

@@ -47,4 +47,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from training.tiny import FALLBACK_TEXTS, build_tiny_model
 
     texts = fixture_texts() or list(FALLBACK_TEXTS)
-    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), texts, seed=0)
+    # dynamic int8: the precision whose scores depend on batching, so scoring and serving tests exercise
+    # the one-window-per-call path that keeps them reproducible
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), texts, seed=0, precision="int8")
