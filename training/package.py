@@ -267,9 +267,9 @@ def write_model_folder(
                 shipped_raw, shipped_path, shipped_precision = weights_raw, weights_path, "int8-weights"
                 how = "forced by config" if precision == "int8-weights" else "meets the agreement rule"
                 report["precision_reason"] = (
-                    f"int8-weights (MatMul int8, embeddings int4, fp32 activations): {how} on all "
-                    f"{check['flows']} check flows (label agreement {check['label_agreement']:.4f}); "
-                    "dynamic int8 not tried"
+                    "int8-weights (MatMul int8 blocks, embedding int8 rows, per-row activation "
+                    f"quantisation): {how} on all {check['flows']} check flows (label agreement "
+                    f"{check['label_agreement']:.4f}); dynamic int8 not tried"
                 )
         candidates: list[tuple[tuple[float, float], Path, Int8Variant]] = []
         # An int8 graph is scored the way it ships: one window per call (see classifier.inference).

@@ -165,6 +165,7 @@ def run_training(config: TrainConfig) -> TrainResult:
 def _run(config: TrainConfig) -> TrainResult:
     watch = Stopwatch()
     started = datetime.now(UTC)
+    git = git_state()
     base_dir = config.base_model.locate()
     tokenizer = Tokenizer.from_file(str(base_dir / TOKENIZER_FILE))
     special = special_tokens_of(tokenizer)
@@ -299,7 +300,7 @@ def _run(config: TrainConfig) -> TrainResult:
     write_plots(staging, scored, config, threshold, threshold_info)
     watch.lap("plots")
     metrics["timings_seconds"] = watch.stages
-    provenance = build_provenance(config, entries, started, folder.config.model_id, base_dir)
+    provenance = build_provenance(config, entries, started, folder.config.model_id, base_dir, git)
     (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
     (staging / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=_json_default) + "\n")
     config.save(staging)
@@ -407,7 +408,9 @@ def build_provenance(
     started: datetime,
     model_id: str,
     base_dir: Path,
+    git: dict[str, Any],
 ) -> dict[str, Any]:
+    """``git``: the state of the tree when the run started (its own outputs would make it look dirty)."""
     import onnxruntime
     import sklearn
     import tokenizers
@@ -417,7 +420,7 @@ def build_provenance(
         "model_id": model_id,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git": git_state(),
+        "git": git,
         "config_sha256": config.digest(),
         "data_manifest": {"path": str(config.data.manifest), "sha256": manifest_digest(config.data.manifest)},
         "data_files": [
