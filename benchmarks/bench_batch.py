@@ -462,6 +462,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads of the one-process runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--skip", nargs="*", default=[], choices=sorted(METHODS), help="methods to leave out")
+    parser.add_argument(
+        "--core",
+        action="store_true",
+        help="only the rows the targets need (shipped model, its raw session at scoring's batch size, torch, "
+        "TF-IDF, memory): leaves out --workers 2, the fp32 file and other batch sizes",
+    )
     # worker mode (internal)
     parser.add_argument("--worker", choices=sorted(METHODS), help=argparse.SUPPRESS)
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
@@ -552,19 +558,20 @@ def main() -> None:
                     ),
                     "intra-op threads",
                 )
-            add(
-                run_method(
-                    f"scopeguard score ({config.precision}, --workers 2 x 1 thread)",
-                    "scopeguard",
-                    archive,
-                    work,
-                    model=model,
-                    threads=1,
-                    workers=2,
-                ),
-                "two processes; RSS summed over the process tree",
-            )
-            if fp32 is not None and fp32 != model:
+            if not args.core:
+                add(
+                    run_method(
+                        f"scopeguard score ({config.precision}, --workers 2 x 1 thread)",
+                        "scopeguard",
+                        archive,
+                        work,
+                        model=model,
+                        threads=1,
+                        workers=2,
+                    ),
+                    "two processes; RSS summed over the process tree",
+                )
+            if fp32 is not None and fp32 != model and not args.core:
                 add(
                     run_method(
                         f"scopeguard score (fp32, 1 process x {t} thread)",
@@ -577,7 +584,9 @@ def main() -> None:
                     "fp32 ONNX file, batches of 16",
                 )
         if "raw-ort" not in args.skip:
-            for size in (1, 16):
+            from classifier.inference import exact_batch_size
+
+            for size in (exact_batch_size(config.precision),) if args.core else (1, 16):
                 add(
                     run_method(
                         f"raw onnxruntime session ({config.precision}, batch {size})",

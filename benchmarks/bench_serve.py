@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             service.stop()
         if not args.no_baseline:
-            baseline = start_baseline(model_dir, args.threads, log_dir, args.torch_model)
+            torch_model = args.torch_model.resolve() if args.torch_model else None
+            baseline = start_baseline(model_dir, args.threads, log_dir, torch_model)
             try:
                 baseline.wait_ready()
                 results += run_levels(baseline, {}, bodies, args.concurrency, args.requests, args.warmup)
