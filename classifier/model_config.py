@@ -59,7 +59,8 @@ class ModelConfig(BaseModel):
     aggregation: Literal["max"] = "max"
     onnx_file: str = DEFAULT_ONNX_FILE
     # fp32; int8 = dynamic quantisation (activations too, scaled per call); int8-weights = weight-only
-    # (MatMul weights int8, word embeddings int4, blockwise), fp32 activations (training/export.py)
+    # (MatMul weights int8 in blocks, embedding tables int8 per row), activations quantised per row
+    # (training/export.py: quantize_weights)
     precision: Literal["fp32", "int8", "int8-weights"] = "fp32"
     base_model: BaseModelInfo
     created: str | None = None
