@@ -18,7 +18,7 @@ SERVE_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-all lint format train data serve bench-batch bench-serve clean
+.PHONY: help setup setup-dev demo test test-all lint format train data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -94,6 +94,10 @@ serve: $(RUN_STAMP)
 ## Batch-scoring benchmark against the baselines (writes benchmarks/results/batch.md)
 bench-batch: $(DEV_STAMP)
 	$(PY) benchmarks/bench_batch.py --model $(MODEL) $(BENCH_ARGS)
+
+## Speed against fidelity of every precision/runtime (needs runs/<model id> of make train; writes benchmarks/results/precision.md)
+bench-precision: $(DEV_STAMP)
+	$(PY) benchmarks/bench_precision.py --model $(MODEL) $(BENCH_ARGS)
 
 ## HTTP-service benchmark against a naive baseline (writes benchmarks/results/serve.md)
 bench-serve: $(DEV_STAMP)

@@ -88,6 +88,18 @@ def build_conversations(pool: list[Turn], clf: Classifier, n: int, target_tokens
     return convs
 
 
+def live_bodies(convs: list[Conversation]) -> list[bytes]:
+    """Live re-checks: every flow resent after each bot reply, the flow so far, flow after flow."""
+    bodies = []
+    for conv in convs:
+        for end, turn in enumerate(conv.turns, start=1):
+            if turn.role == "assistant":
+                bodies.append(
+                    json.dumps(Conversation(id=conv.id, turns=conv.turns[:end]).to_record()).encode()
+                )
+    return bodies
+
+
 # -- services --------------------------------------------------------------------------------------------
 
 
@@ -138,9 +150,16 @@ def base_env(threads: int | None) -> dict[str, str]:
     return env
 
 
-def start_scopeguard(model_dir: Path, threads: int | None, log_dir: Path) -> tuple[Service, dict[str, str]]:
+def start_scopeguard(
+    model_dir: Path, threads: int | None, log_dir: Path, *, window_cache: int = 0
+) -> tuple[Service, dict[str, str]]:
+    """The real server; ``window_cache`` 0 (the target runs) scores every request in full: the bench
+    resends its conversations, which the live re-check cache would otherwise answer."""
     key = new_key()
-    env = base_env(threads) | {"SCOPEGUARD_API_KEY_HASHES": hash_key(key)}
+    env = base_env(threads) | {
+        "SCOPEGUARD_API_KEY_HASHES": hash_key(key),
+        "SCOPEGUARD_WINDOW_CACHE": str(window_cache),
+    }
     if threads:
         env["SCOPEGUARD_THREADS"] = str(threads)
     port = free_port()
@@ -317,6 +336,24 @@ def run_levels(
     return results
 
 
+def run_live(service: Service, headers: dict[str, str], bodies: list[bytes], setting: str) -> dict[str, Any]:
+    """The live re-check sequence at concurrency 1, in order (each flow grows one exchange a request)."""
+    latencies, errors, seconds = asyncio.run(drive(service.port, headers, bodies, 1, len(bodies)))
+    ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+    result = {
+        "setting": setting,
+        "requests": len(bodies),
+        "errors": errors,
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "mean_ms": round(float(statistics.fmean(ms)), 2),
+        "throughput_rps": round(len(latencies) / seconds, 1),
+    }
+    print(f"      live {setting}: p50 {result['p50_ms']} ms, mean {result['mean_ms']} ms", flush=True)
+    return result
+
+
 def offline_throughput(clf: Classifier, convs: list[Conversation], repeats: int = 3) -> tuple[float, float]:
     """Conversations per second of the batch path (``scopeguard score``'s batching policy), best of runs,
     and its CPU milliseconds per conversation."""
@@ -407,9 +444,27 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
         f"{summary.get('baseline_ratio_c32')} | {mark[met['baseline_ratio_c32']]} |",
         "",
         "The targets are for the real model (`models/default`); a tiny test model makes the fixed costs "
-        "(HTTP, JSON, tokenisation) dominate and says little about them.",
+        "(HTTP, JSON, tokenisation) dominate and says little about them. The target runs serve with the "
+        "window cache off: the bench resends its conversations, and cached windows would flatter them.",
         "",
     ]
+    if report.get("live"):
+        lines += [
+            "## Live re-checks",
+            "",
+            f"{env.get('live_flows')} flows of about {env.get('live_tokens')} tokens, each resent after "
+            "every bot reply (the flow so far), in order at concurrency 1, as a platform checking a running "
+            "conversation does. The same requests with the window cache off and on.",
+            "",
+            "| scopeguard | requests | errors | p50 (ms) | p95 (ms) | p99 (ms) | mean (ms) | req/s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in report["live"]:
+            lines.append(
+                f"| {r['setting']} | {r['requests']} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} | "
+                f"{r['p99_ms']} | {r['mean_ms']} | {r['throughput_rps']} |"
+            )
+        lines.append("")
     (out_dir / REPORT_MD).write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -424,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="schema-v1 JSONL whose turns build the conversations")
     parser.add_argument("--threads", type=int, help="onnxruntime/torch threads of each server (default: all)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--live-flows", type=int, default=8, help="flows of the live re-check run (0: skip)")
+    parser.add_argument("--live-tokens", type=int, default=800, help="target tokens of a whole live flow")
     parser.add_argument(
         "--torch-model",
         type=Path,
@@ -442,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     convs = build_conversations(turn_pool(data), clf, args.conversations, args.tokens)
     tokens = [len(clf.encoder.tokenizer.encode(render_text(c)).ids) for c in convs]
     bodies = [json.dumps(c.to_record()).encode() for c in convs]
+    live = live_bodies(build_conversations(turn_pool(data), clf, args.live_flows, args.live_tokens))
     offline_cps, offline_cpu_ms = offline_throughput(clf, convs)
     print(
         f"offline batch path: {offline_cps:.1f} conversations/s, {offline_cpu_ms:.2f} CPU ms each", flush=True
@@ -449,14 +507,24 @@ def main(argv: list[str] | None = None) -> int:
     del clf
 
     results: list[LevelResult] = []
+    live_results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         log_dir = Path(tmp)
         service, headers = start_scopeguard(model_dir, args.threads, log_dir)
         try:
             service.wait_ready()
             results += run_levels(service, headers, bodies, args.concurrency, args.requests, args.warmup)
+            if live:
+                live_results.append(run_live(service, headers, live, "window cache off"))
         finally:
             service.stop()
+        if live:
+            cached, headers = start_scopeguard(model_dir, args.threads, log_dir, window_cache=16384)
+            try:
+                cached.wait_ready()
+                live_results.append(run_live(cached, headers, live, "window cache on (16384 windows)"))
+            finally:
+                cached.stop()
         if not args.no_baseline:
             torch_model = args.torch_model.resolve() if args.torch_model else None
             baseline = start_baseline(model_dir, args.threads, log_dir, torch_model)
@@ -476,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
             "data": str(data),
             "conversations": len(convs),
             "target_tokens": args.tokens,
+            "live_flows": args.live_flows,
+            "live_tokens": args.live_tokens,
             "tokens_mean": float(np.mean(tokens)),
             "tokens_max": int(np.max(tokens)),
             "requests": args.requests,
@@ -489,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         "offline_conversations_per_s": round(offline_cps, 1),
         "offline_cpu_ms_per_conversation": round(offline_cpu_ms, 2),
         "levels": [asdict(r) for r in results],
+        "live": live_results,
     }
     report["summary"] = checks(results, offline_cps)
     write_report(report, args.out)

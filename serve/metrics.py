@@ -9,6 +9,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from classifier.window_cache import WindowCache
+
 LATENCY_BUCKETS = (
     0.001,
     0.0025,
@@ -79,6 +81,22 @@ class Metrics:
         self.reloads = Counter(
             "scopeguard_model_reloads", "model reloads by outcome", ["outcome"], registry=r
         )
+        self._window_cache: WindowCache | None = None
+        cache_windows = Gauge(
+            "scopeguard_window_cache_windows",
+            "window scores looked up in the live re-check cache since the model was loaded, by result",
+            ["result"],
+            registry=r,
+        )
+        cache_windows.labels("hit").set_function(lambda: self._window_cache_stat("hits"))
+        cache_windows.labels("miss").set_function(lambda: self._window_cache_stat("misses"))
+
+    def watch_window_cache(self, cache: WindowCache | None) -> None:
+        """Report the hits and misses of ``cache`` (the served model's; None when it is off)."""
+        self._window_cache = cache
+
+    def _window_cache_stat(self, name: str) -> float:
+        return float(getattr(self._window_cache, name)) if self._window_cache is not None else 0.0
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.inference_batch.observe(size)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_queue: conversations waiting for the model; beyond it requests get 429.
     inference_batch_size: windows per onnxruntime call (None: 1 for int8 models, so a score never depends
     on the requests batched with it; 16 for fp32, which is batch-invariant).
+    window_cache: window scores kept for live re-checks (0 turns the cache off). Platforms re-check a
+    running conversation after every turn; its earlier windows come back unchanged and are not scored
+    again. Only digests of token ids and floats are held, never text; each worker has its own cache.
     max_batch_items: conversations accepted by one ``/v1/classify/batch`` request (413 beyond).
     max_body_bytes: request body size limit (413 beyond).
     max_turns, max_turn_chars, max_conversation_chars, max_id_chars: per-conversation size limits (413).
@@ -68,6 +71,7 @@ class Settings(BaseSettings):
     max_wait_ms: float = Field(default=2.0, ge=0.0)
     max_queue: int = Field(default=512, ge=1)
     inference_batch_size: int | None = Field(default=None, ge=1)
+    window_cache: int = Field(default=16384, ge=0)
     max_batch_items: int = Field(default=64, ge=1)
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     max_turns: int = Field(default=DEFAULT_LIMITS.max_turns, gt=0)

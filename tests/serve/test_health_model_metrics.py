@@ -31,9 +31,9 @@ def test_503_until_the_model_is_loaded_and_warm(
     release = threading.Event()
     real_load = serve.service.load_model
 
-    def slow_load(model_dir: Path, threads: int | None) -> serve.service.LoadedModel:
+    def slow_load(model_dir: Path, threads: int | None, cache_windows: int) -> serve.service.LoadedModel:
         release.wait(30)
-        return real_load(model_dir, threads)
+        return real_load(model_dir, threads, cache_windows)
 
     monkeypatch.setattr(serve.service, "load_model", slow_load)
     with TestClient(create_app(make_settings(tiny_model_dir))) as client:
@@ -155,3 +155,25 @@ def test_unknown_route_gets_a_json_404(client: TestClient) -> None:
     response = client.get("/v1/nothing")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def _cache_windows(text: str, result: str) -> float:
+    prefix = f'scopeguard_window_cache_windows{{result="{result}"}} '
+    return float(next(line for line in text.splitlines() if line.startswith(prefix)).rsplit(" ", 1)[1])
+
+
+@pytest.mark.parametrize("size", [16384, 0])
+def test_a_resent_conversation_is_served_from_the_window_cache(tiny_model_dir: Path, size: int) -> None:
+    with TestClient(create_app(make_settings(tiny_model_dir, window_cache=size))) as client:
+        wait_ready(client)
+        first = client.post("/v1/classify", json=conversation("live"), headers=AUTH).json()
+        again = client.post("/v1/classify", json=conversation("live"), headers=AUTH).json()
+        text = client.get("/metrics").text
+    assert {k: v for k, v in again.items() if k != "latency_ms"} == {
+        k: v for k, v in first.items() if k != "latency_ms"
+    }
+    if size:
+        assert _cache_windows(text, "miss") >= 1
+        assert _cache_windows(text, "hit") == _cache_windows(text, "miss")
+    else:
+        assert _cache_windows(text, "hit") == _cache_windows(text, "miss") == 0

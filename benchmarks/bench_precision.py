@@ -1,0 +1,395 @@
+"""Speed against fidelity of every precision and runtime for one trained model, measured in one run.
+
+    python benchmarks/bench_precision.py [--model models/default] [--checkpoint runs/<id>] [--flows 1000]
+
+The batch and serving targets ask for speed at (almost) the fp32 model's decisions, so this benchmark puts
+both on one table. It scores the same validation flows (``data/generated/validation.jsonl.gz``) with:
+
+- the exported fp32 graph and the same graph fused by ``onnxruntime.transformers.optimizer`` (Attention,
+  SkipLayerNorm, BiasGelu);
+- weight-only int8 (the shipped recipe, MatMulNBits blocks of 32; and blocks of 128);
+- dynamic int8 on the fused graph (QAttention, DynamicQuantizeMatMul): per tensor, per channel, and per
+  channel with the FFN down-projections kept fp32; one window per call, as int8 is scored;
+- with ``--checkpoint``'s torch scorer: torch fp32 one conversation per call (what a ``transformers``
+  pipeline does: the baseline of the targets), torch fp32 in length-sorted batches, and torch bf16
+  autocast in length-sorted batches.
+
+For each: conversations/s and model tokens/s through the shipped inference code, the effective GFLOP/s
+(the model's multiply-adds x 2 over the windows' real tokens, padding excluded), the speed-up over the
+pipeline-style baseline, and the agreement with the fp32 graph under the packaging rule
+(``training.package.Int8Rule``: label agreement and macro-F1 loss). Writes
+``benchmarks/results/precision.md`` and ``precision.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import platform
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+FLOWS = REPO / "data" / "generated" / "validation.jsonl.gz"
+FFN_DOWN = r"/layer\.\d+/output/dense/MatMul$"
+
+
+def load_flows(path: Path, n: int) -> list[Any]:
+    from classifier.schema import parse_conversation
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        lines = [line for line in fh if line.strip()][:n]
+    return [parse_conversation(json.loads(line)) for line in lines]
+
+
+# -- graphs ----------------------------------------------------------------------------------------------
+
+
+def fuse(fp32: Path, out: Path) -> Path:
+    """The fp32 graph with onnxruntime's BERT fusions (heads and hidden size read from the graph)."""
+    from onnxruntime.transformers import optimizer
+
+    model = optimizer.optimize_model(str(fp32), model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
+    model.save_model_to_file(str(out))
+    return out
+
+
+def dynamic_int8(fp32: Path, out: Path, *, per_channel: bool, keep_fp32: str | None = None) -> Path:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    kept = [n.name for n in onnx.load(str(fp32)).graph.node if keep_fp32 and re.search(keep_fp32, n.name)]
+    quantize_dynamic(
+        str(fp32),
+        str(out),
+        weight_type=QuantType.QInt8,
+        per_channel=per_channel,
+        nodes_to_exclude=kept,
+        # fused contrib ops (Attention, SkipLayerNormalization) have no ONNX type inference
+        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+    return out
+
+
+def model_macs(fp32: Path) -> tuple[int, int, int]:
+    """(multiply-adds per token of the weight MatMuls, layers, hidden size) of an exported fp32 graph."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(fp32))
+    shapes = {t.name: tuple(numpy_helper.to_array(t).shape) for t in model.graph.initializer}
+    matmuls = [n for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in shapes]
+    per_token = sum(int(np.prod(shapes[n.input[1]])) for n in matmuls)
+    queries = [n for n in matmuls if re.search(r"attention/self/query/MatMul$", n.name)]
+    hidden = shapes[queries[0].input[1]][0] if queries else 0
+    return per_token, len(queries), hidden
+
+
+def window_flops(lengths: Sequence[int], macs: tuple[int, int, int]) -> float:
+    """2 x multiply-adds: weight MatMuls per token, plus QK^T and AV per layer (L^2 x hidden each)."""
+    per_token, layers, hidden = macs
+    return float(sum(2 * (n * per_token + 2 * layers * n * n * hidden) for n in lengths))
+
+
+# -- scoring ---------------------------------------------------------------------------------------------
+
+
+def onnx_scorer(path: Path, precision: str, model_dir: Path, threads: int) -> Callable[[list], np.ndarray]:
+    from tokenizers import Tokenizer
+
+    from classifier.model_config import ModelConfig
+    from training.package import flow_array, score_flows
+
+    config = ModelConfig.load(model_dir).model_copy(update={"precision": precision})
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    return lambda convs: flow_array(score_flows(path, config, tokenizer, convs, threads)[0])
+
+
+def torch_scorer(
+    scorer_dir: Path, model_dir: Path, threads: int, *, batched: bool, bf16: bool
+) -> Callable[[list], np.ndarray]:
+    import torch
+    from tokenizers import Tokenizer
+
+    from classifier.inference import DEFAULT_BATCH_SIZE, _length_batches, _score_spans, aggregate_turns
+    from classifier.model_config import ModelConfig
+    from classifier.render import ConversationEncoder
+    from training.export import pad_windows
+    from training.model import TurnScorer
+
+    torch.set_num_threads(threads)
+    model = TurnScorer.load(scorer_dir).eval()
+    config = ModelConfig.load(model_dir)
+    encoder = ConversationEncoder(
+        Tokenizer.from_file(str(model_dir / "tokenizer.json")),
+        config.render,
+        config.special_tokens.cls_id,
+        config.special_tokens.sep_id,
+    )
+    pad = config.special_tokens.pad_id
+
+    def run(windows: list) -> list[np.ndarray]:
+        ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad))
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(ids, mask).float().numpy()
+        return [logits[row, : len(w)] for row, w in enumerate(windows)]
+
+    def score(convs: list) -> np.ndarray:
+        per_conv = encoder.encode_many(convs) if batched else None
+        turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
+        if per_conv is None:  # one conversation per call, as pipeline() does by default
+            for ci, conv in enumerate(convs):
+                windows = encoder.encode(conv)
+                for w, logits in zip(windows, run(windows), strict=True):
+                    _score_spans(w, logits, turns[ci])
+        else:
+            items = [(ci, w) for ci, ws in enumerate(per_conv) for w in ws]
+            for batch in _length_batches(items, DEFAULT_BATCH_SIZE, 4096):
+                for (ci, w), logits in zip(batch, run([w for _, w in batch]), strict=True):
+                    _score_spans(w, logits, turns[ci])
+        return np.array([aggregate_turns(t).flow_logit for t in turns], dtype=np.float64)
+
+    return score
+
+
+def timed(score: Callable[[list], np.ndarray], convs: list) -> tuple[np.ndarray, float]:
+    score(convs[:2])  # warm-up: first runs allocate
+    start = time.perf_counter()
+    logits = score(convs)
+    return logits, time.perf_counter() - start
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+
+def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callable[[], Callable]]]:
+    """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
+    from training.export import quantize_weights
+
+    fp32 = args.checkpoint / "model.fp32.onnx"
+    fused = work / "fused.onnx"
+    m, t = args.model, args.threads
+
+    def graph(build: Callable[[], Path], precision: str) -> Callable[[], Callable]:
+        return lambda: onnx_scorer(build(), precision, m, t)
+
+    def fused_graph() -> Path:
+        return fused if fused.exists() else fuse(fp32, fused)
+
+    rows: list[tuple[str, str, Callable[[], Callable]]] = [
+        ("onnxruntime fp32", "exported graph, batches of 16", graph(lambda: fp32, "fp32")),
+        ("onnxruntime fp32 fused", "transformers.optimizer bert fusions", graph(fused_graph, "fp32")),
+        (
+            "int8-weights, blocks of 32 (shipped)",
+            "MatMulNBits accuracy level 4, int8 embedding rows",
+            graph(lambda: args.model / "model.onnx", "int8-weights"),
+        ),
+        (
+            "int8-weights, blocks of 128",
+            "same recipe, larger blocks",
+            graph(lambda: quantize_weights(fp32, work / "w128.onnx", block_size=128), "int8-weights"),
+        ),
+        (
+            "dynamic int8 per tensor, fused",
+            "one window per call",
+            graph(lambda: dynamic_int8(fused_graph(), work / "dyn_pt.onnx", per_channel=False), "int8"),
+        ),
+        (
+            "dynamic int8 per channel, fused",
+            "one window per call",
+            graph(lambda: dynamic_int8(fused_graph(), work / "dyn_pc.onnx", per_channel=True), "int8"),
+        ),
+        (
+            "dynamic int8 per channel, fused, FFN down fp32",
+            "one window per call",
+            graph(
+                lambda: dynamic_int8(
+                    fused_graph(), work / "dyn_pc_ffn.onnx", per_channel=True, keep_fp32=FFN_DOWN
+                ),
+                "int8",
+            ),
+        ),
+    ]
+    scorer = args.checkpoint / "scorer"
+    if scorer.is_dir():
+        rows += [
+            (
+                "torch fp32, one conversation per call",
+                "pipeline-style: the targets' baseline",
+                lambda: torch_scorer(scorer, m, t, batched=False, bf16=False),
+            ),
+            (
+                "torch fp32, batches of 16",
+                "length-sorted",
+                lambda: torch_scorer(scorer, m, t, batched=True, bf16=False),
+            ),
+            (
+                "torch bf16 autocast, batches of 16",
+                "length-sorted",
+                lambda: torch_scorer(scorer, m, t, batched=True, bf16=True),
+            ),
+        ]
+    return rows
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from classifier.inference import Classifier
+    from classifier.model_config import ModelConfig
+    from training.package import Int8Rule, compare_int8
+
+    config = ModelConfig.load(args.model)
+    fp32 = args.checkpoint / "model.fp32.onnx"
+    if not fp32.is_file():
+        raise SystemExit(f"{fp32} not found: --checkpoint must be the training run folder (runs/<model id>)")
+    convs = load_flows(args.flows_file, args.flows)
+    labels = np.array([int(c.label == "general_assistance") for c in convs])
+    clf = Classifier.load(args.model)
+    lengths = [len(w) for ws in clf.encoder.encode_many(convs) for w in ws]
+    tokens = sum(lengths)
+    flops = window_flops(lengths, model_macs(fp32))
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results: list[dict[str, Any]] = []
+    reference: np.ndarray | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-precision-") as tmp:
+        for name, notes, factory in methods(args, Path(tmp)):
+            print(f"[bench-precision] {name} ...", flush=True)
+            logits, seconds = timed(factory(), convs)
+            if reference is None:
+                reference = logits  # the first row is the fp32 graph
+            check = compare_int8(reference, logits, labels, config.calibration, config.threshold, Int8Rule())
+            results.append({
+                "name": name,
+                "notes": notes,
+                "seconds": seconds,
+                "conversations_per_s": len(convs) / seconds,
+                "tokens_per_s": tokens / seconds,
+                "gflops_per_s": flops / seconds / 1e9,
+                "label_agreement": check["label_agreement"],
+                "macro_f1": check["macro_f1_int8"],
+                "macro_f1_loss_points": check["macro_f1_loss_points"],
+                "mean_abs_flow_logit_diff": check["mean_abs_flow_logit_diff"],
+                "passes_rule": check["passes"],
+            })  # fmt: skip
+            print(
+                f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check['label_agreement']:.4f}"
+            )
+    import onnxruntime
+
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_flags": sorted(
+                _cpu_flags() & {"avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
+            ),
+            "load_before": load_before,
+            "onnxruntime": onnxruntime.__version__,
+        },
+        "model": {"id": config.model_id, "precision": config.precision},
+        "flows": {
+            "file": str(args.flows_file.relative_to(REPO)),
+            "n": len(convs),
+            "windows": len(lengths),
+            "tokens": tokens,
+            "gflop": flops / 1e9,
+        },
+        "threads": args.threads,
+        "rule": {
+            "min_label_agreement": Int8Rule().min_label_agreement,
+            "max_macro_f1_loss_points": Int8Rule().max_macro_f1_loss_points,
+        },
+        "methods": results,
+    }
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def write_results(res: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "precision.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    base = next((r for r in res["methods"] if r["name"].startswith("torch fp32, one conversation")), None)
+    rule = res["rule"]
+    lines = [
+        "# Precision and runtime benchmark: speed against fidelity",
+        "",
+        f"Run {res['date']} on {res['machine']['cpus']} CPUs ({res['machine']['processor']}; flags "
+        f"{', '.join(res['machine']['cpu_flags']) or 'none of interest'}), {res['threads']} threads, load "
+        f"average before {res['machine']['load_before']}; onnxruntime {res['machine']['onnxruntime']}.",
+        f"Model `{res['model']['id']}` (shipped as {res['model']['precision']}). "
+        f"{res['flows']['n']} flows of `{res['flows']['file']}`: {res['flows']['windows']} windows, "
+        f"{res['flows']['tokens']} tokens, {res['flows']['gflop']:.0f} GFLOP.",
+        "",
+        f"Agreement is with the fp32 graph (first row); the packaging rule needs label agreement >= "
+        f"{rule['min_label_agreement']} and macro-F1 loss <= {rule['max_macro_f1_loss_points']} points.",
+        "",
+        "| method | conv/s | tokens/s | GFLOP/s | x pipeline-style | label agreement | macro-F1 "
+        "| loss (points) | mean logit change | rule | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in res["methods"]:
+        ratio = f"{r['conversations_per_s'] / base['conversations_per_s']:.2f}" if base else "–"
+        lines.append(
+            f"| {r['name']} | {r['conversations_per_s']:.1f} | {r['tokens_per_s']:,.0f} "
+            f"| {r['gflops_per_s']:.0f} | {ratio} | {r['label_agreement']:.4f} | {r['macro_f1']:.2f} "
+            f"| {r['macro_f1_loss_points']:+.2f} | {r['mean_abs_flow_logit_diff']:.3f} "
+            f"| {'passes' if r['passes_rule'] else 'fails'} | {r['notes']} |"
+        )
+    lines += [
+        "",
+        "GFLOP/s counts 2 x multiply-adds of the weight MatMuls and of attention over the real tokens "
+        "(padding excluded), so rows compare as work done per second.",
+        "",
+    ]
+    (out / "precision.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model", type=Path, default=REPO / "models" / "default", help="shipped model folder"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="training run folder (model.fp32.onnx, scorer/); default runs/<model id>",
+    )
+    parser.add_argument("--flows", type=int, default=1000, help="validation flows to score")
+    parser.add_argument("--flows-file", type=Path, default=FLOWS)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    logging.disable(logging.INFO)  # the quantisers log every node
+    if args.checkpoint is None:
+        from classifier.model_config import ModelConfig
+
+        args.checkpoint = REPO / "runs" / ModelConfig.load(args.model).model_id
+    args.model, args.checkpoint, args.flows_file = (
+        p.resolve() for p in (args.model, args.checkpoint, args.flows_file)
+    )
+    results = run(args)
+    write_results(results, args.out)
+    print(f"[bench-precision] wrote {args.out / 'precision.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
