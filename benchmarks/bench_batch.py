@@ -213,7 +213,7 @@ def method_torch(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from tokenizers import Tokenizer
 
-    from classifier.inference import _score_spans, aggregate_turns
+    from classifier.inference import _score_spans, aggregate_turns, pad_windows
     from classifier.model_config import ModelConfig
     from classifier.render import ConversationEncoder
     from training.model import TurnScorer
@@ -235,12 +235,7 @@ def method_torch(args: argparse.Namespace) -> dict[str, Any]:
     with torch.inference_mode():
         for conv in convs:  # one conversation per call, as pipeline() does by default
             windows = encoder.encode(conv)
-            width = max(len(w) for w in windows)
-            ids = torch.full((len(windows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(windows), width), dtype=torch.long)
-            for row, w in enumerate(windows):
-                ids[row, : len(w)] = torch.tensor(w.input_ids)
-                mask[row, : len(w)] = 1
+            ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad))
             logits = model(ids, mask).numpy()
             turns: dict[int, tuple[str, float]] = {}
             for row, w in enumerate(windows):

@@ -42,7 +42,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 FLOWS = REPO / "data" / "generated" / "validation.jsonl.gz"
-FFN_DOWN = r"/layer\.\d+/output/dense/MatMul$"
 
 
 def load_flows(path: Path, n: int) -> list[Any]:
@@ -62,23 +61,6 @@ def fuse(fp32: Path, out: Path) -> Path:
 
     model = optimizer.optimize_model(str(fp32), model_type="bert", num_heads=0, hidden_size=0, opt_level=0)
     model.save_model_to_file(str(out))
-    return out
-
-
-def dynamic_int8(fp32: Path, out: Path, *, per_channel: bool, keep_fp32: str | None = None) -> Path:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    kept = [n.name for n in onnx.load(str(fp32)).graph.node if keep_fp32 and re.search(keep_fp32, n.name)]
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=per_channel,
-        nodes_to_exclude=kept,
-        # fused contrib ops (Attention, SkipLayerNormalization) have no ONNX type inference
-        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
     return out
 
 
@@ -122,10 +104,15 @@ def torch_scorer(
     import torch
     from tokenizers import Tokenizer
 
-    from classifier.inference import DEFAULT_BATCH_SIZE, _length_batches, _score_spans, aggregate_turns
+    from classifier.inference import (
+        DEFAULT_BATCH_SIZE,
+        _length_batches,
+        _score_spans,
+        aggregate_turns,
+        pad_windows,
+    )
     from classifier.model_config import ModelConfig
     from classifier.render import ConversationEncoder
-    from training.export import pad_windows
     from training.model import TurnScorer
 
     torch.set_num_threads(threads)
@@ -175,7 +162,8 @@ def timed(score: Callable[[list], np.ndarray], convs: list) -> tuple[np.ndarray,
 
 def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callable[[], Callable]]]:
     """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
-    from training.export import quantize_weights
+    from training.export import quantize_int8, quantize_weights
+    from training.package import FFN_DOWN_PROJECTIONS
 
     fp32 = args.checkpoint / "model.fp32.onnx"
     fused = work / "fused.onnx"
@@ -203,19 +191,19 @@ def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callab
         (
             "dynamic int8 per tensor, fused",
             "one window per call",
-            graph(lambda: dynamic_int8(fused_graph(), work / "dyn_pt.onnx", per_channel=False), "int8"),
+            graph(lambda: quantize_int8(fused_graph(), work / "dyn_pt.onnx", per_channel=False), "int8"),
         ),
         (
             "dynamic int8 per channel, fused",
             "one window per call",
-            graph(lambda: dynamic_int8(fused_graph(), work / "dyn_pc.onnx", per_channel=True), "int8"),
+            graph(lambda: quantize_int8(fused_graph(), work / "dyn_pc.onnx", per_channel=True), "int8"),
         ),
         (
             "dynamic int8 per channel, fused, FFN down fp32",
             "one window per call",
             graph(
-                lambda: dynamic_int8(
-                    fused_graph(), work / "dyn_pc_ffn.onnx", per_channel=True, keep_fp32=FFN_DOWN
+                lambda: quantize_int8(
+                    fused_graph(), work / "dyn_pc_ffn.onnx", per_channel=True, keep_fp32=FFN_DOWN_PROJECTIONS
                 ),
                 "int8",
             ),

@@ -76,6 +76,17 @@ class Prediction:
         }
 
 
+def pad_windows(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded ``input_ids`` and ``attention_mask`` (int64) of one batch of windows."""
+    width = max(len(w) for w in windows)
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window)] = window.input_ids
+        mask[row, : len(window)] = 1
+    return ids, mask
+
+
 def _sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -192,12 +203,7 @@ class Classifier:
         """Run the ONNX graph on windows of one padded batch; returns [len, 2] logits per window."""
         if not windows:
             return []
-        width = max(len(w) for w in windows)
-        ids = np.full((len(windows), width), self.config.special_tokens.pad_id, dtype=np.int64)
-        mask = np.zeros((len(windows), width), dtype=np.int64)
-        for row, window in enumerate(windows):
-            ids[row, : len(window)] = window.input_ids
-            mask[row, : len(window)] = 1
+        ids, mask = pad_windows(windows, self.config.special_tokens.pad_id)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)

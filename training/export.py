@@ -23,6 +23,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from classifier.inference import pad_windows
 from classifier.render import Window
 from training.model import TurnScorer
 
@@ -37,17 +38,6 @@ PARITY_TOLERANCE = 1e-4
 
 class ExportError(RuntimeError):
     """An exporter failed or produced a graph whose logits disagree with torch."""
-
-
-def pad_windows(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded ``input_ids`` and ``attention_mask`` (int64) of one batch of windows."""
-    width = max(len(w) for w in windows)
-    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(windows), width), dtype=np.int64)
-    for row, window in enumerate(windows):
-        ids[row, : len(window)] = window.input_ids
-        mask[row, : len(window)] = 1
-    return ids, mask
 
 
 def _example_inputs(pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,6 +134,9 @@ def quantize_int8(
         per_channel=per_channel,
         reduce_range=reduce_range,
         nodes_to_exclude=excluded,
+        # Only consulted where ONNX type inference has no answer (onnxruntime's fused contrib ops such as
+        # Attention, SkipLayerNormalization); the exported graphs are all-float.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     return out_path
 
