@@ -166,7 +166,7 @@ def start_scopeguard(
     command = [
         sys.executable,
         "-m",
-        "classifier.cli",
+        "cli",
         "serve",
         "--model",
         str(model_dir),

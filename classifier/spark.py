@@ -1,4 +1,4 @@
-"""Score conversations with PySpark: ``score_dataframe(df, model_dir)``, ``scopeguard score --engine spark``.
+"""Score conversations with PySpark: ``score_dataframe(df, model_dir)``, ``scopeguard score --engine spark`` (cli.commands.spark_score).
 
 PySpark is optional (``pip install 'scopeguard[spark]'``) and imported only inside these functions.
 
@@ -19,7 +19,6 @@ filesystem, or ``--archives model.zip#model`` with ``model_dir="model"`` (docs/S
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -61,7 +60,7 @@ def cached_classifier(model_dir: str, threads: int | None = DEFAULT_EXECUTOR_THR
     return _CLASSIFIERS[key]
 
 
-def _require_pyspark() -> None:
+def require_pyspark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -154,7 +153,7 @@ def score_dataframe(
     batch_size: int | None = None,
 ) -> Any:
     """Score a Spark DataFrame of conversations (see the module docstring); returns a DataFrame."""
-    _require_pyspark()
+    require_pyspark()
     from pyspark.sql import functions as F
 
     if fmt not in SPARK_FORMATS:
@@ -211,7 +210,7 @@ def read_json_lines(spark: Any, files: Sequence[Path]) -> Any:
     return spark.createDataFrame(spark.sparkContext.union(rdds), schema)
 
 
-def _spark_files(paths: Sequence[str], fmt: str) -> tuple[list[Path], str]:
+def spark_files(paths: Sequence[str], fmt: str) -> tuple[list[Path], str]:
     files = expand_paths(paths)
     formats: set[str] = set()
     for path in files:
@@ -227,56 +226,3 @@ def _spark_files(paths: Sequence[str], fmt: str) -> tuple[list[Path], str]:
             "local engine"
         )
     return files, formats.pop() if formats else "jsonl"
-
-
-def run_spark_score(args: argparse.Namespace, model_dir: Path) -> int:
-    """``scopeguard score --engine spark``: score JSON Lines files with Spark, write Parquet."""
-    _require_pyspark()
-    import orjson
-    from pyspark import StorageLevel
-    from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
-
-    from classifier.commands.reader_args import reader_kwargs
-
-    if args.resume:
-        raise ValueError("--resume is not available with --engine spark: Spark retries failed tasks itself")
-    out = Path(args.out)
-    if out.suffix.lower() != ".parquet":
-        raise ValueError(f"--engine spark writes Parquet: --out must end in .parquet, got {out}")
-    limits = reader_kwargs(args)["limits"]
-    files, fmt = _spark_files(args.paths, args.format)
-    quarantine = args.quarantine or out.with_name(out.stem + ".quarantine.jsonl")
-    builder = SparkSession.builder.appName("scopeguard-score")
-    if args.spark_master:
-        builder = builder.master(args.spark_master)
-    if (args.spark_master or "local").startswith("local") and "PYSPARK_PYTHON" not in os.environ:
-        # local mode: Python workers must run this interpreter (the one with onnxruntime installed);
-        # on a cluster, spark-submit's settings decide (docs/SPARK.md)
-        os.environ["PYSPARK_PYTHON"] = sys.executable
-    spark = builder.getOrCreate()
-    lines = read_json_lines(spark, files)
-    scored = score_dataframe(
-        lines, str(model_dir), fmt=fmt, limits=limits, threads=args.threads or 1, batch_size=args.batch_size
-    ).persist(StorageLevel.DISK_ONLY)  # written twice (scores, quarantine): score once
-    try:
-        ok = scored.filter(F.col("error").isNull()).drop("error")
-        ok.write.mode("overwrite").parquet(str(out))
-        bad_count = 0
-        quarantine.parent.mkdir(parents=True, exist_ok=True)
-        with quarantine.open("wb") as handle:
-            for row in scored.filter(F.col("error").isNotNull()).toLocalIterator():
-                file, _, line = row["source"].rpartition(":")
-                record = {"file": file, "line": int(line), "id": row["id"], "reason": row["error"]}
-                handle.write(orjson.dumps(record) + b"\n")
-                bad_count += 1
-        total = scored.count()
-    finally:
-        scored.unpersist()
-    print(f"{total} records read: {total - bad_count} scored, {bad_count} quarantined"
-          + (f" ({quarantine})" if bad_count else ""))  # fmt: skip
-    print(f"scores: {out} (Parquet, Spark)  model: {ModelConfig.load(model_dir).model_id}")
-    if args.strict and bad_count:
-        print("unusable records found (--strict; Spark scores the whole input before stopping)")
-        return 1
-    return 0

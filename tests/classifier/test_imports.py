@@ -31,8 +31,8 @@ def test_classifier_never_imports_torch_or_transformers():
     assert {
         "classifier.schema",
         "classifier.readers",
-        "classifier.cli",
-        "classifier.commands.validate",
+        "cli",
+        "cli.commands.validate",
     } <= set(report["modules"])
     assert report["forbidden"] == []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.cli import main
+from cli.main import main
 from classifier.report.stats import verdict, wilson
 
 pytest.importorskip("matplotlib")

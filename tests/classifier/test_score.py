@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.cli import main
+from cli.main import main
 from classifier.inference import Classifier
 from classifier.model_path import MODEL_ENV_VAR
 from classifier.readers import Record, read_conversations
@@ -239,7 +239,7 @@ def test_resume_after_sigkill_has_no_duplicate_and_no_missing_row(
     n = 3000
     archive = archive_factory(n, bad_every=97)
     out = tmp_path / f"scores.{ext}"
-    argv = [sys.executable, "-m", "classifier.cli", "score", str(archive), "--model", str(tiny_model_dir),
+    argv = [sys.executable, "-m", "cli", "score", str(archive), "--model", str(tiny_model_dir),
             "--out", str(out), "--chunk-size", "8"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ckpt_file = checkpoint_path(out)

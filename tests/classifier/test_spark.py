@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.cli import main
+from cli.main import main
 from classifier.spark import NOT_UTF8_PROBLEM
 
 pyspark = pytest.importorskip("pyspark")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.cli import main
+from cli.main import main
 from serve.auth import hash_key
 from serve.settings import Settings
 

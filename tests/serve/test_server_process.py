@@ -52,7 +52,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "classifier.cli",
+                "cli",
                 "serve",
                 "--model",
                 str(model_dir),

@@ -131,7 +131,7 @@ def test_evaluate_module_does_not_import_torch():
 
 
 def test_eval_command_reports_metrics_json(tiny_model_dir, tmp_path, data_tools, capsys):
-    from classifier.cli import main
+    from cli.main import main
 
     data = data_tools.write_gz(tmp_path / "eval.jsonl.gz", data_tools.conversations(12, 0, 4))
     code = main(["eval", str(data), "--model", str(tiny_model_dir), "--json"])
@@ -143,7 +143,7 @@ def test_eval_command_reports_metrics_json(tiny_model_dir, tmp_path, data_tools,
 
 
 def test_eval_command_counts_invalid_records(tiny_model_dir, tmp_path, data_tools, capsys):
-    from classifier.cli import main
+    from cli.main import main
 
     records = data_tools.conversations(4, 0, 4)
     records[0]["turns"] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.cli import COMMANDS, main
+from cli.main import COMMANDS, main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = FIXTURES / "bad"

@@ -1,4 +1,4 @@
-"""The ``scopeguard`` command line: one subcommand per module in ``classifier/commands/``.
+"""The ``scopeguard`` command line: one subcommand per module in ``cli/commands/``.
 
 Each command module exposes ``add_parser(subparsers)`` (which sets ``func=run``) and ``run(args) -> int``.
 Command modules import heavy libraries inside ``run`` so ``scopeguard --help`` stays fast.
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"classifier.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"cli.commands.{name}").add_parser(subparsers)
     return parser
 
 

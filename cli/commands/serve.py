@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from classifier.commands.reader_args import _positive_int
+from cli.commands.reader_args import _positive_int
 
 APP_FACTORY = "serve.main:app_from_environment"
 # With several workers, a worker counts as started once its model is loaded and warm (serve/main.py).

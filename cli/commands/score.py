@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from classifier.commands.reader_args import _positive_int, add_reader_arguments, reader_kwargs
+from cli.commands.reader_args import _positive_int, add_reader_arguments, reader_kwargs
 
 ENGINES = ("local", "spark")
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     model_dir = resolve_model_dir(args.model)
     if args.engine == "spark":
-        from classifier.spark import run_spark_score
+        from cli.commands.spark_score import run_spark_score
 
         return run_spark_score(args, model_dir)
     job = ScoreJob(

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from classifier.commands.reader_args import add_reader_arguments, reader_kwargs
+from cli.commands.reader_args import add_reader_arguments, reader_kwargs
 
 
 def add_parser(subparsers: Any) -> None:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from classifier.commands.reader_args import add_reader_arguments, reader_kwargs
+from cli.commands.reader_args import add_reader_arguments, reader_kwargs
 
 NO_VALUE = "(none)"
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from classifier.commands.reader_args import _positive_float
+from cli.commands.reader_args import _positive_float
 from classifier.readers import FORMATS
 
 

@@ -1,1 +1,0 @@
-"""Subcommands of the ``scopeguard`` CLI, one module each (listed in ``classifier.cli.COMMANDS``)."""
