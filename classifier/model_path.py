@@ -1,8 +1,9 @@
 """Where the model folder is when a command is not given ``--model``.
 
-Order: the ``--model`` argument; else the ``SCOPEGUARD_MODEL`` environment variable; else
-``models/default`` in the scopeguard source tree (the folder next to the ``classifier`` package, where
-``make train`` writes the shipped model). Relative paths are taken from the current directory.
+Order: the ``--model`` argument; else the ``SCOPEGUARD_MODEL`` environment variable; else the shipped
+model, package data of ``classifier`` (``classifier/default_model``: in a source tree a link to
+``models/default``, where ``make train`` writes it; in an installed wheel the files themselves).
+Relative paths are taken from the current directory.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 
 MODEL_ENV_VAR = "SCOPEGUARD_MODEL"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
 
 def resolve_model_dir(given: str | Path | None = None) -> Path:

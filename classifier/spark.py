@@ -1,4 +1,4 @@
-"""Score conversations with PySpark: ``score_dataframe(df, model_dir)``, ``scopeguard score --engine spark`` (cli.commands.spark_score).
+"""Score conversations with PySpark: ``score_dataframe(df, model_dir)`` (the engine of ``--engine spark``).
 
 PySpark is optional (``pip install 'scopeguard[spark]'``) and imported only inside these functions.
 
@@ -19,8 +19,6 @@ filesystem, or ``--archives model.zip#model`` with ``model_dir="model"`` (docs/S
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any

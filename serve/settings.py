@@ -30,7 +30,7 @@ class Settings(BaseSettings):
 
     host, port: where to listen (127.0.0.1 by default: put a TLS-terminating proxy in front to expose it).
     workers: uvicorn worker processes (each loads its own model).
-    model: model folder (None: ``models/default`` of the source tree, see classifier.model_path).
+    model: model folder (None: the shipped model, package data of classifier; see classifier.model_path).
     auth: require ``Authorization: Bearer <key>`` on the API (``--no-auth`` turns it off, with a warning).
     api_key_hashes, admin_key_hashes: SHA-256 hex digests of the accepted API / admin keys
     (comma-separated in the environment; ``scopeguard keys new`` makes one). Keys themselves are never

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,16 @@ def fixture_texts() -> list[str]:
     return texts
 
 
+TINY_MODEL = FIXTURES / "tiny_model"
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A complete model folder (random 2-layer BERT, WordPiece vocab from the fixture texts), built once.
-
-    Built by training.tiny.build_tiny_model through the real export path; falls back to built-in
-    sentences when tests/fixtures/sample.jsonl is missing.
+    """A complete model folder (random 2-layer BERT, WordPiece vocabulary from the fixture texts, dynamic
+    int8), loaded without torch: a copy of the committed tests/fixtures/tiny_model, so no test can alter
+    the original. tests/training/test_tiny_fixture.py rebuilds it through the real export path and checks
+    that it still matches; ``python -m training.tiny`` rewrites it.
     """
-    from training.tiny import FALLBACK_TEXTS, build_tiny_model
-
-    texts = fixture_texts() or list(FALLBACK_TEXTS)
-    # dynamic int8: the precision whose scores depend on batching, so scoring and serving tests exercise
-    # the one-window-per-call path that keeps them reproducible
-    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), texts, seed=0, precision="int8")
+    copy = tmp_path_factory.mktemp("tiny_model") / "model"
+    shutil.copytree(TINY_MODEL, copy)
+    return copy

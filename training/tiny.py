@@ -6,6 +6,8 @@ It goes through the same export, quantisation and folder writing as the real mod
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,3 +170,39 @@ def build_tiny_model(
         precision=precision,
     )
     return out
+
+
+# The committed test fixture (tests/fixtures/tiny_model): the core and service tests load it without torch;
+# tests/training/test_tiny_fixture.py rebuilds it and checks that it still matches.
+FIXTURE_SEED = 0
+# dynamic int8: the precision whose scores depend on batching, so scoring and serving tests exercise the
+# one-window-per-call path that keeps them reproducible
+FIXTURE_PRECISION = "int8"
+
+
+def jsonl_turn_texts(path: str | Path) -> list[str]:
+    """Every turn text of a schema-v1 JSONL file, in file order."""
+    texts = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            texts.extend(t["text"] for t in record.get("turns", []) if isinstance(t.get("text"), str))
+    return texts
+
+
+def build_test_fixture(out_dir: str | Path, sample_jsonl: str | Path) -> Path:
+    """The tiny model folder of the test suite, its vocabulary learnt from ``sample_jsonl``."""
+    texts = jsonl_turn_texts(sample_jsonl) or list(FALLBACK_TEXTS)
+    return build_tiny_model(out_dir, texts, seed=FIXTURE_SEED, precision=FIXTURE_PRECISION)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Rebuild the tiny model folder the test suite loads.")
+    parser.add_argument("--out", type=Path, default=Path("tests/fixtures/tiny_model"))
+    parser.add_argument("--sample", type=Path, default=Path("tests/fixtures/sample.jsonl"))
+    args = parser.parse_args()
+    print(build_test_fixture(args.out, args.sample))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli.commands.reader_args import _positive_float
 from classifier.readers import FORMATS
+from cli.commands.reader_args import _positive_float
 
 
 def _share(text: str) -> float:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
 from classifier.report.stats import verdict, wilson
+from cli.main import main
 
 pytest.importorskip("matplotlib")
 

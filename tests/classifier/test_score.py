@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
 from classifier.inference import Classifier
 from classifier.model_path import MODEL_ENV_VAR
 from classifier.readers import Record, read_conversations
 from classifier.scoring.checkpoint import Checkpoint, checkpoint_path
 from classifier.scoring.progress import Progress, count_lines
+from cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
 from classifier.spark import NOT_UTF8_PROBLEM
+from cli.main import main
 
 pyspark = pytest.importorskip("pyspark")
 pq = pytest.importorskip("pyarrow.parquet")
