@@ -85,7 +85,7 @@ train: $(DEV_STAMP)
 
 ## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
 data: $(DEV_STAMP)
-	$(PY) -m data.generate
+	$(VENV)/bin/scopeguard data generate
 
 ## Run the HTTP service on 127.0.0.1:8080 (API keys from SCOPEGUARD_API_KEY_HASHES; see docs/SERVING.md)
 serve: $(RUN_STAMP)

@@ -9,12 +9,13 @@ import shutil
 
 import pytest
 
-from training.datagen.config import SPLITS, load_config
-from training.datagen.engine import SPLIT_FILE, encode_jsonl_gz, generate, write_splits
-from training.datagen.fragments import load_fragments_strict
-from training.datagen.manifest import ManifestError, verified_data_files, write_manifest
-from training.datagen.pools import build_pools, partition
-from training.datagen.slots import SlotFiller, format_amount
+from classifier.manifest import ManifestError, verified_data_files
+from datagen.config import SPLITS, load_config
+from datagen.engine import SPLIT_FILE, encode_jsonl_gz, generate, write_splits
+from datagen.fragments import load_fragments_strict
+from datagen.manifest import write_manifest
+from datagen.pools import build_pools, partition
+from datagen.slots import SlotFiller, format_amount
 
 
 def test_gzip_bytes_do_not_depend_on_time(tmp_path):
@@ -73,8 +74,7 @@ def test_generation_reproduces_committed_files_byte_for_byte(repo_root, tmp_path
         name = SPLIT_FILE.format(split=split)
         committed = repo_root / load_config(repo_root / "data" / "generate.yaml").output_dir / name
         assert (tmp_path / name).read_bytes() == committed.read_bytes(), (
-            f"{name} differs: fragments or generator changed; "
-            "run python -m data.generate && python -m data.manifest"
+            f"{name} differs: fragments or generator changed; run scopeguard data generate"
         )
 
 

@@ -7,10 +7,10 @@ import random
 import pytest
 
 from classifier.schema import parse_conversation
-from training.datagen import checks
-from training.datagen.engine import compose
-from training.datagen.flows import FLOW_VARIANTS, GENERAL
-from training.datagen.fragments import load_fragments_strict
+from datagen import checks
+from datagen.engine import compose
+from datagen.flows import FLOW_VARIANTS, GENERAL
+from datagen.fragments import load_fragments_strict
 
 CASES = [(flow, variant) for flow, (_, variants) in FLOW_VARIANTS.items() for variant in variants]
 

@@ -11,14 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from classifier.schema import NEGATIVE_LABEL, parse_conversation
-from training.datagen import checks
-from training.datagen.builder import ConversationBuilder
-from training.datagen.config import GenerateConfig, load_config
-from training.datagen.engine import compose
-from training.datagen.flows import FLOW_VARIANTS
-from training.datagen.fragments import load_fragments_strict
-from training.datagen.realism import Persona
-from training.datagen.slots import SlotFiller
+from datagen import checks
+from datagen.builder import ConversationBuilder
+from datagen.config import GenerateConfig, load_config
+from datagen.engine import compose
+from datagen.flows import FLOW_VARIANTS
+from datagen.fragments import load_fragments_strict
+from datagen.realism import Persona
+from datagen.slots import SlotFiller
 
 KNOWLEDGE = """
 category: knowledge
@@ -199,7 +199,7 @@ def test_committed_data_lone_one_message_requests_are_balanced(all_generated):
 
 
 def test_greeting_prefix_slots_are_filled(fragments):
-    from training.datagen.flows import merge_greeting
+    from datagen.flows import merge_greeting
 
     b = _builder(fragments["en"], 1)
     b.user("where is my order")
@@ -208,7 +208,7 @@ def test_greeting_prefix_slots_are_filled(fragments):
 
 
 def test_spanish_time_is_bare_and_dates_keep_one_format():
-    from training.datagen.slots import format_time
+    from datagen.slots import format_time
 
     rng = random.Random(3)
     assert not any(format_time(rng, "es").startswith("las") for _ in range(200))
@@ -234,9 +234,9 @@ def test_text_leaks_flags_unfilled_slots_and_doubled_articles():
 
 
 def test_greeting_frames_only_on_the_first_user_message(fragments):
-    from training.datagen.realism import GREETING_FRAME_STARTS
+    from datagen.tables import tables
 
-    starts = tuple(s.lower() for s in GREETING_FRAME_STARTS["en"])
+    starts = tuple(s.lower() for s in tables("en").realism.greeting_frame_starts)
     for seed in range(60):
         b = _builder(fragments["en"], seed, frame_rate=1.0, lowercase=True, split_rate=0.0, voice_rate=0.0)
         b.user("first question", request=True)
@@ -290,7 +290,7 @@ def test_small_amounts_are_the_rule():
 
 
 def test_handover_is_motivated_and_agent_lines_are_ordered(fragments):
-    from training.datagen.flows import handover
+    from datagen.flows import handover
 
     glue = fragments["en"].glue.lists
     texts = {name: {g.text for g in glue[name]} for name in ("agent_open", "agent_middle", "agent_close")}
@@ -320,7 +320,7 @@ def test_comply_prefix_also_opens_business_answers(fragments):
 def test_fallback_mentions_a_menu_only_after_a_menu_greeting(tmp_path, write_lang):
     from datagen_samples import COMMON
 
-    from training.datagen.flows import MENU_REFERENCE, Skeleton, opening
+    from datagen.flows import MENU_REFERENCE, Skeleton, opening
 
     common = COMMON.replace(
         'fallback_bot: ["Type 1 for orders."]', 'fallback_bot: ["Type 1 for orders.", "Sorry, say again?"]'
@@ -338,7 +338,7 @@ def test_fallback_mentions_a_menu_only_after_a_menu_greeting(tmp_path, write_lan
 
 
 def test_handover_families_only_end_a_conversation(tmp_path, write_lang):
-    from training.datagen.builder import is_handover_family
+    from datagen.builder import is_handover_family
 
     domain = """
 domain: telecom
@@ -371,7 +371,7 @@ def test_a_later_request_does_not_greet_again(fragments):
 
 
 def test_an_agent_doing_a_general_task_keeps_the_bots_label(fragments, monkeypatch):
-    from training.datagen import flows
+    from datagen import flows
 
     monkeypatch.setattr(flows, "AGENT_GENERAL_RATE", 1.0)
     for seed in range(30):

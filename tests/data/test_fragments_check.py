@@ -9,8 +9,8 @@ import sys
 import pytest
 from datagen_samples import CATEGORY, COMMON, DOMAIN
 
-from training.datagen.coherence import business_hooks, content_words, family_findings
-from training.datagen.fragments import Exchange
+from datagen.coherence import business_hooks, content_words, family_findings
+from datagen.fragments import Exchange
 
 
 def rules(findings, severity=None):
@@ -110,9 +110,9 @@ def _write(tmp_path, write_lang, domain=DOMAIN, category=CATEGORY, common=COMMON
 
 
 def run_check(repo_root, args):
-    """`python -m data.fragments_check` as the content writers run it (data/ is not an installed package)."""
+    """`scopeguard data check` as the content writers run it."""
     done = subprocess.run(
-        [sys.executable, "-m", "data.fragments_check", *args],
+        [sys.executable, "-m", "cli", "data", "check", *args],
         cwd=repo_root,
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
-from training.datagen.realism import (
+from datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
+from datagen.realism import (
     Persona,
     frame_request,
     split_message,
@@ -22,7 +22,8 @@ from training.datagen.realism import (
     style_bot,
     style_user,
 )
-from training.datagen.slots import SlotFiller
+from datagen.slots import SlotFiller
+from datagen.tables import tables
 
 SHORT_REPLY, LONG_REPLY = 60, 400
 REDRAW_SHORT_GENERAL, REDRAW_LONG_BUSINESS = 0.6, 0.4
@@ -32,29 +33,10 @@ INSIST_BUSINESS_RATE, COMPLY_OPENER_BUSINESS_RATE = 0.012, 0.012
 OPENER_RATE_GENERAL, OPENER_RATE_BUSINESS = 0.08, 0.03
 
 
-# bot wording that hands the chat over to a person (review P1-4: the bot must not go on after it)
-HANDOVER_WORDING: dict[str, re.Pattern[str]] = {
-    "en": re.compile(
-        r"\b(transfer(ring)? you|connect(ing)? you (to|with)|put(ting)? you through|hand(ing)? you over|"
-        r"pass(ing)? you (on )?to)\b",
-        re.I,
-    ),
-    "de": re.compile(
-        r"\b(verbinde (ich )?(dich|Sie)|leite (ich )?(dich|Sie|Ihren Fall|deinen Fall).{0,40}weiter|"
-        r"weitergeleitet|übergebe)",
-        re.I,
-    ),
-    "pt-BR": re.compile(
-        r"\b(vou te transferir|vou transferir|te transfiro|vou te passar para|vou passar você)", re.I
-    ),
-    "es": re.compile(r"\b(te transfiero|te paso con|te comunico con|te derivo|te pongo con)", re.I),
-}
-
-
 def is_handover_family(family: BusinessFamily, lang: str) -> bool:
-    """One of the family's first replies hands the chat over to a person."""
-    pattern = HANDOVER_WORDING.get(lang)
-    return pattern is not None and any(pattern.search(b) for b in family.bot)
+    """One of the family's first replies hands the chat over to a person (the bot must not go on after it)."""
+    pattern = tables(lang).conversation.handover_wording
+    return any(re.search(pattern, b, re.IGNORECASE) for b in family.bot)
 
 
 @dataclass
