@@ -1,4 +1,4 @@
-"""Coherence rules for fragment families (review P1-6, P1-9), used by `python -m data.fragments_check`.
+"""Coherence rules for fragment families, used by `scopeguard data check`.
 
 The generator samples a family's `user:` and `bot:` variants independently, so every bot variant must
 answer every user variant. These rules look for the pairs that probably don't fit:
@@ -275,7 +275,7 @@ def smalltalk_findings(frag: LanguageFragments) -> list[Finding]:
 
 
 def coherence_findings(frag: LanguageFragments) -> list[Finding]:
-    """Every P1-6/P1-9 finding of one language, families in file order."""
+    """Every coherence finding of one language (all rules above), families in file order."""
     out: list[Finding] = []
     for domain in frag.domains.values():
         for fam in domain.families:

@@ -285,7 +285,7 @@ def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
             b.user(b.pick_glue("media_user"), styled=False)
         else:
             b.user(b.rng.choice(("?", "hm", "...", "1", "9", "ok", "👍")), styled=False)
-        # "Invalid option, type 1, 2 or 3" only after a greeting that showed a menu (review P1-10)
+        # a menu fallback ("Invalid option, type 1, 2 or 3") only after a greeting that showed the menu
         menu = bool(MENU_REFERENCE.search(greeting_bot))
         b.bot(b.pick_glue("fallback_bot", keep=lambda t: menu or not MENU_REFERENCE.search(t)), answer=False)
     return prefix

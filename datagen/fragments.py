@@ -217,7 +217,7 @@ class FragmentError(ValueError):
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(
             f"{len(errors)} problem(s) in the fragment files; fix them and run "
-            f"`python -m data.fragments_check`:\n  {shown}{more}"
+            f"`scopeguard data check`:\n  {shown}{more}"
         )
 
 

@@ -1,5 +1,6 @@
-"""The fragment linter flags bot variants that don't answer every user variant (review P1-6) and
-general requests that name a specific kind of business (review P1-9)."""
+"""The fragment linter flags bot variants that don't answer every user variant (rules month, kin, day,
+time, number-echo, no-shared-word) and general requests that name a specific kind of business (rule
+business-hook)."""
 
 from __future__ import annotations
 
