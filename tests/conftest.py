@@ -21,6 +21,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_slow)
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_JSONL = FIXTURES / "sample.jsonl"
 
@@ -50,3 +51,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # dynamic int8: the precision whose scores depend on batching, so scoring and serving tests exercise
     # the one-window-per-call path that keeps them reproducible
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"), texts, seed=0, precision="int8")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def write_lang():
+    """write_lang(root, common=..., domain=..., category=...) writes <root>/en/ with the tiny fragment set."""
+    from datagen_samples import write_lang_files
+
+    return write_lang_files

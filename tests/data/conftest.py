@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from datagen_samples import write_lang_files
 
 from classifier.manifest import read_conversations
 from classifier.schema import Conversation
@@ -14,17 +13,6 @@ from datagen.config import SPLITS, load_config
 from datagen.engine import SPLIT_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def write_lang():
-    """write_lang(root, common=..., domain=..., category=...) writes <root>/en/ with the tiny fragment set."""
-    return write_lang_files
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT
 
 
 @pytest.fixture(scope="session")

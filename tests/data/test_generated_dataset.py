@@ -8,7 +8,7 @@ from classifier.manifest import load_manifest, manifest_path, verified_data_file
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL
 from datagen import checks
 from datagen.config import load_config
-from datagen.fragments import LANGUAGES
+from datagen.fragments import LANGUAGES, load_fragments_strict
 from datagen.manifest import check_manifest
 
 # Floors set from the data of generator v1 (docs/DATA.md), a margin below what it measures.
@@ -110,3 +110,30 @@ def test_lexical_diversity_above_floor(generated):
     measured = checks.diversity(generated["train"])
     for key, floor in DIVERSITY_FLOORS.items():
         assert measured[key] >= floor, f"{key} {measured[key]} below {floor}"
+
+
+def test_committed_data_has_no_media_requests_and_no_grey_zone_pairs(repo_root, all_generated):
+    config = load_config(repo_root / "data" / "generate.yaml")
+    fragments = load_fragments_strict(repo_root / config.fragments_root, config.languages)
+    media = checks.media_placeholders(fragments)
+    assert media
+    problems = [p for conv in all_generated for p in checks.meta_problems(conv, media)]
+    exclusions = config.general_exclusions
+    problems += [p for conv in all_generated for p in checks.grey_zone_problems(conv, exclusions)]
+    assert problems == []
+
+
+def test_committed_data_has_no_slot_or_article_leaks(all_generated):
+    problems = [p for conv in all_generated for p in checks.text_leaks(conv)]
+    assert problems == [], problems[:10]
+
+
+def test_committed_data_lone_one_message_requests_are_balanced(all_generated):
+    lone = [c for c in all_generated if len(c.turns) == 1 and c.turns[0].role == "user"]
+    share = len(lone) / len(all_generated)
+    assert 0.09 <= share <= 0.13, f"lone one-message requests are {share:.1%} of the data"
+    general = sum(c.label != NEGATIVE_LABEL for c in lone) / len(lone)
+    assert 0.44 <= general <= 0.56, f"{general:.0%} of lone one-message requests are general"
+    for lang in {c.lang for c in all_generated}:
+        in_lang = sum(c.lang == lang for c in lone) / len(lone)
+        assert 0.2 <= in_lang <= 0.3, f"{lang}: {in_lang:.0%} of lone one-message requests"
