@@ -54,3 +54,45 @@ def test_cli_counts_warnings_and_lists_them_on_request(tmp_path, write_lang, rep
     code, out = run_check(repo_root, [*args, "--coherence"])
     assert code == 0
     assert "check   en/common/smalltalk/0: [smalltalk-context] user[1] 'cute'" in out
+
+
+def test_manifest_check_and_report_on_the_committed_data(repo_root, capsys):
+    from cli.main import main
+
+    assert main(["data", "manifest", "--check", "--root", str(repo_root)]) == 0
+    assert "manifest matches the data files" in capsys.readouterr().out
+    assert main(["data", "report", "--root", str(repo_root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Conversations per split, label and language")
+    assert "cross-split exact duplicates: 0" in out
+
+
+def test_generate_keeps_every_flag(tmp_path, repo_root, capsys):
+    from cli.main import main
+
+    config = repo_root / "data" / "generate.yaml"
+    args = [
+        "data",
+        "generate",
+        "--config",
+        str(config),
+        "--fragments-root",
+        str(repo_root / "data" / "fragments"),
+    ]
+    args += ["--languages", "en"]
+    assert main([*args, "--output-dir", str(tmp_path / "out"), "--scale", "0.002"]) == 0
+    out = capsys.readouterr().out
+    assert "data/manifest.json left unchanged" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "heldout.jsonl.gz",
+        "test.jsonl.gz",
+        "train.jsonl.gz",
+        "validation.jsonl.gz",
+    ]
+
+
+def test_check_refuses_an_unknown_language(capsys):
+    from cli.main import main
+
+    assert main(["data", "check", "--lang", "xx"]) == 2
+    assert "no language folder with tables" in capsys.readouterr().err
