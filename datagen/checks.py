@@ -1,6 +1,6 @@
 """Data-set checks: cross-split duplicates (exact and MinHash near-duplicates), diversity, shares.
 
-Used by tests/data/ and by ``python -m data.report`` (the numbers in docs/DATA.md).
+Used by tests/data/ and by ``scopeguard data report`` (the numbers in docs/DATA.md).
 """
 
 from __future__ import annotations
