@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier import readers
 from classifier.schema import Conversation, RecordError
+from classifier.validation import validation_problems
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
@@ -129,10 +130,7 @@ def load_manifest(path: Path) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ManifestError(f"{path}: {problems}") from None
+        raise ManifestError(f"{path}: {validation_problems(exc)}") from None
 
 
 def read_conversations(path: Path, source: str | None = None) -> Iterator[Conversation]:

@@ -31,6 +31,8 @@ from pydantic import (
     field_validator,
 )
 
+from classifier.validation import validation_problems
+
 TABLES_ROOT = Path(__file__).resolve().parent.parent / "data" / "fragments"
 TABLES_FILE = "tables.yaml"
 COUNTRIES_FILE = "countries.yaml"
@@ -220,10 +222,7 @@ def _load(path: Path, model: type[_Model]) -> _Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise TablesError(f"{path}: {problems}") from None
+        raise TablesError(f"{path}: {validation_problems(exc)}") from None
 
 
 def load_tables(lang_dir: Path) -> LanguageTables:
