@@ -96,7 +96,7 @@ test-all: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy classifier serve
+	$(VENV)/bin/mypy classifier serve datagen
 
 ## Format the code with ruff
 format: $(DEV_STAMP)
@@ -109,7 +109,7 @@ train: $(DEV_STAMP)
 
 ## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
 data: $(DEV_STAMP)
-	$(PY) -m data.generate
+	$(VENV)/bin/scopeguard data generate
 
 ## Run the HTTP service on 127.0.0.1:8080 (API keys from SCOPEGUARD_API_KEY_HASHES; see docs/SERVING.md)
 serve: $(RUN_STAMP)

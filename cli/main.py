@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from classifier.schema import RecordError
 
 PROG = "scopeguard"
-COMMANDS: tuple[str, ...] = ("validate", "eval", "train", "score", "report", "serve", "keys")
+COMMANDS: tuple[str, ...] = ("validate", "eval", "train", "score", "report", "serve", "keys", "data")
 USAGE_ERROR = 2
 
 

@@ -22,6 +22,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_slow)
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_JSONL = FIXTURES / "sample.jsonl"
 
@@ -51,3 +52,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("tiny_model") / "model"
     shutil.copytree(TINY_MODEL, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def write_lang():
+    """write_lang(root, common=..., domain=..., category=...) writes <root>/en/ with the tiny fragment set."""
+    from datagen_samples import write_lang_files
+
+    return write_lang_files

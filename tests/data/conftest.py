@@ -5,26 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from datagen_samples import write_lang_files
 
+from classifier.manifest import read_conversations
 from classifier.schema import Conversation
-from training.datagen import checks
-from training.datagen.config import SPLITS, load_config
-from training.datagen.engine import SPLIT_FILE
-from training.datagen.manifest import read_conversations
+from datagen import checks
+from datagen.config import SPLITS, load_config
+from datagen.engine import SPLIT_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def write_lang():
-    """write_lang(root, common=..., domain=..., category=...) writes <root>/en/ with the tiny fragment set."""
-    return write_lang_files
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +23,7 @@ def generated() -> dict[str, list[Conversation]]:
     for split in SPLITS:
         path = REPO_ROOT / config.output_dir / SPLIT_FILE.format(split=split)
         if not path.exists():
-            pytest.fail(f"{path} missing: run `python -m data.generate && python -m data.manifest`")
+            pytest.fail(f"{path} missing: run `scopeguard data generate`")
         out[split] = list(read_conversations(path))
     return out
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from classifier.manifest import ProvenanceError, gate_files, gate_splits, read_manifest
 from training.data import DataError, check_disjoint, load_conversations
-from training.provenance import ProvenanceError, gate_files, gate_splits, read_manifest
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from training.datagen.flows import FLOW_VARIANTS, GENERAL
-from training.datagen.fragments import CATEGORIES, DOMAINS, LANGUAGES
+from datagen.flows import FLOW_VARIANTS, GENERAL
+from datagen.fragments import CATEGORIES, DOMAINS, LANGUAGES
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test", "heldout")
 DEFAULT_CONFIG_PATH = Path("data/generate.yaml")

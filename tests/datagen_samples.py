@@ -1,8 +1,17 @@
-"""A tiny valid fragment set (one language, one domain, one category) for the generator unit tests."""
+"""A tiny valid fragment set (one language, one domain, one category) and a builder on it, for the
+generator unit tests (tests/datagen/, tests/cli/test_data.py)."""
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from datagen.builder import ConversationBuilder
+from datagen.fragments import LanguageFragments
+from datagen.realism import Persona
+from datagen.slots import SlotFiller
 
 COMMON = """
 greetings_user: ["hi", "hello"]
@@ -52,3 +61,22 @@ def write_lang_files(
     (lang / "business" / "telecom.yaml").write_text(domain)
     (lang / "general" / "coding.yaml").write_text(category)
     return lang
+
+
+KNOWLEDGE = """
+category: knowledge
+families:
+  - id: capital_peru
+    user: ["what's the capital of peru"]
+    bot: ["Lima is the capital of Peru."]
+    deflect_topic: "general knowledge"
+"""
+
+
+def make_builder(pool: LanguageFragments, seed: int, **persona_changes: Any) -> ConversationBuilder:
+    """A builder for the first business of the pool's telecom domain, its persona changed as given."""
+    rng = random.Random(seed)
+    domain = pool.domains["telecom"]
+    persona = replace(Persona.draw(rng, "en"), **persona_changes)
+    slots = SlotFiller(rng, "en", domain.businesses[0], domain.products, domain.plans)
+    return ConversationBuilder(rng, pool, domain, domain.businesses[0], persona, slots)

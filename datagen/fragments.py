@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
-LANGUAGES: tuple[str, ...] = ("en", "de", "pt-BR", "es")
+from datagen.tables import TablesError, countries, language_folders, tables
+
+LANGUAGES: tuple[str, ...] = language_folders()  # every folder with a tables.yaml
 DOMAINS: tuple[str, ...] = (
     "telecom",
     "fashion_ecommerce",
@@ -215,7 +217,7 @@ class FragmentError(ValueError):
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(
             f"{len(errors)} problem(s) in the fragment files; fix them and run "
-            f"`python -m data.fragments_check`:\n  {shown}{more}"
+            f"`scopeguard data check`:\n  {shown}{more}"
         )
 
 
@@ -400,8 +402,9 @@ Locale = tuple[str | None, str | None]  # (country code, currency code) of one b
 def _businesses(check: _Checker, value: Any) -> tuple[tuple[str, ...], dict[str, Locale]]:
     """Business entries: a name, or {name: ..., country: UK, currency: GBP} (country and currency optional).
 
-    Without a country the business operates in its language's home market (slots.DEFAULT_COUNTRY)."""
-    from training.datagen.slots import COUNTRIES, CURRENCIES  # slots imports this module
+    Without a country the business operates in its language's home market (``default_country`` in the
+    language's tables.yaml)."""
+    known_countries, known_currencies = countries().countries, countries().currencies
 
     if not isinstance(value, list):
         return check.strings(value, "", "businesses", slots=frozenset()), {}
@@ -417,14 +420,17 @@ def _businesses(check: _Checker, value: Any) -> tuple[tuple[str, ...], dict[str,
         if not isinstance(name, str) or not name.strip():
             check.error("", f"'businesses'[{i}] needs a non-empty 'name', found {name!r}")
             continue
-        if country is not None and country not in COUNTRIES:
+        if country is not None and country not in known_countries:
             check.error(
-                "", f"'businesses'[{i}] {name!r}: country {country!r} is not one of {', '.join(COUNTRIES)}"
+                "",
+                f"'businesses'[{i}] {name!r}: country {country!r} is not one of {', '.join(known_countries)}",
             )
             continue
-        if currency is not None and currency not in CURRENCIES:
+        if currency is not None and currency not in known_currencies:
             check.error(
-                "", f"'businesses'[{i}] {name!r}: currency {currency!r} is not one of {', '.join(CURRENCIES)}"
+                "",
+                f"'businesses'[{i}] {name!r}: currency {currency!r} "
+                f"is not one of {', '.join(known_currencies)}",
             )
             continue
         names.append(name.strip())
@@ -578,6 +584,11 @@ def load_fragments(
     out: dict[str, LanguageFragments] = {}
     for lang in languages:
         lang_dir = root / lang
+        try:
+            tables(lang)
+        except TablesError as exc:
+            report.errors.append(str(exc))
+            continue
         if not lang_dir.is_dir():
             report.warnings.append(f"{lang_dir}: no fragments for language {lang!r} yet")
             continue

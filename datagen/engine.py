@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from training.datagen.builder import ConversationBuilder
-from training.datagen.config import SPLITS, GenerateConfig
-from training.datagen.flows import (
+from datagen.builder import ConversationBuilder
+from datagen.config import SPLITS, GenerateConfig
+from datagen.flows import (
     BARE_VARIANT,
     BUSINESS,
     FLOW_VARIANTS,
@@ -34,10 +34,10 @@ from training.datagen.flows import (
     merge_greeting,
     opening,
 )
-from training.datagen.fragments import Domain, LanguageFragments, load_fragments_strict
-from training.datagen.pools import PoolReport, build_pools
-from training.datagen.realism import Persona
-from training.datagen.slots import SlotFiller
+from datagen.fragments import Domain, LanguageFragments, load_fragments_strict
+from datagen.pools import PoolReport, build_pools
+from datagen.realism import Persona
+from datagen.slots import SlotFiller
 
 SPLIT_FILE = "{split}.jsonl.gz"
 GENERATOR_VERSION = "1"

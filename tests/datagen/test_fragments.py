@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datagen_samples import CATEGORY, COMMON, DOMAIN
 
-from training.datagen.fragments import FragmentError, load_fragments, load_fragments_strict
+from datagen.fragments import FragmentError, load_fragments, load_fragments_strict
 
 
 def test_valid_files_load_with_quota_warnings_only(tmp_path, write_lang):

@@ -1,6 +1,6 @@
 """Data-set checks: cross-split duplicates (exact and MinHash near-duplicates), diversity, shares.
 
-Used by tests/data/ and by ``python -m data.report`` (the numbers in docs/DATA.md).
+Used by tests/data/ and by ``scopeguard data report`` (the numbers in docs/DATA.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from classifier.render import render_text, render_turn
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
-from training.datagen.fragments import SLOTS, TOPIC_SLOT, LanguageFragments
+from datagen.fragments import SLOTS, TOPIC_SLOT, LanguageFragments
 
 _WORD = re.compile(r"\w+")
 _MERSENNE = (1 << 61) - 1
@@ -69,7 +69,7 @@ def minhash_signatures(sets: Sequence[set[str]], num_perm: int = 64, seed: int =
 
 
 def cross_split_near_duplicates(
-    splits: dict[str, Sequence[Conversation]], threshold: float = 0.7, bands: int = 16, rows: int = 4
+    splits: Mapping[str, Sequence[Conversation]], threshold: float = 0.7, bands: int = 16, rows: int = 4
 ) -> list[NearDuplicate]:
     """Pairs from different splits whose word-3-gram Jaccard >= threshold (LSH candidates, exact check)."""
     names, convs = [], []
@@ -102,7 +102,7 @@ def cross_split_near_duplicates(
     return found
 
 
-def cross_split_exact_duplicates(splits: dict[str, Sequence[Conversation]]) -> list[tuple[str, str]]:
+def cross_split_exact_duplicates(splits: Mapping[str, Sequence[Conversation]]) -> list[tuple[str, str]]:
     first: dict[str, str] = {}
     dupes = []
     for split, items in splits.items():
@@ -252,7 +252,11 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
 def grey_zone_problems(conv: Conversation, general_exclusions: Mapping[str, Collection[str]]) -> list[str]:
     """A flow whose general category is excluded for its domain (generate.yaml general_exclusions)."""
     category, domain = conv.meta.get("category"), conv.meta.get("domain")
-    if category in general_exclusions and domain in general_exclusions[category]:
+    if (
+        isinstance(category, str)
+        and category in general_exclusions
+        and domain in general_exclusions[category]
+    ):
         return [f"{conv.id}: general category {category} drawn for domain {domain} (excluded as grey zone)"]
     return []
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from training.datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
-from training.datagen.realism import (
+from datagen.fragments import BusinessFamily, Domain, Exchange, GeneralFamily, LanguageFragments
+from datagen.realism import (
     Persona,
     frame_request,
     split_message,
@@ -22,39 +22,21 @@ from training.datagen.realism import (
     style_bot,
     style_user,
 )
-from training.datagen.slots import SlotFiller
+from datagen.slots import SlotFiller
+from datagen.tables import tables
 
 SHORT_REPLY, LONG_REPLY = 60, 400
 REDRAW_SHORT_GENERAL, REDRAW_LONG_BUSINESS = 0.6, 0.4
 # business answers that carry a comply prefix, so "Okay, here you go:" is no general-label cue
 INSIST_BUSINESS_RATE, COMPLY_OPENER_BUSINESS_RATE = 0.012, 0.012
-# hedge / friendly openers: general answers lacked the apologies business answers have (review P2-2)
+# hedge / friendly openers on both labels: general answers get them as business answers get apologies
 OPENER_RATE_GENERAL, OPENER_RATE_BUSINESS = 0.08, 0.03
 
 
-# bot wording that hands the chat over to a person (review P1-4: the bot must not go on after it)
-HANDOVER_WORDING: dict[str, re.Pattern[str]] = {
-    "en": re.compile(
-        r"\b(transfer(ring)? you|connect(ing)? you (to|with)|put(ting)? you through|hand(ing)? you over|"
-        r"pass(ing)? you (on )?to)\b",
-        re.I,
-    ),
-    "de": re.compile(
-        r"\b(verbinde (ich )?(dich|Sie)|leite (ich )?(dich|Sie|Ihren Fall|deinen Fall).{0,40}weiter|"
-        r"weitergeleitet|übergebe)",
-        re.I,
-    ),
-    "pt-BR": re.compile(
-        r"\b(vou te transferir|vou transferir|te transfiro|vou te passar para|vou passar você)", re.I
-    ),
-    "es": re.compile(r"\b(te transfiero|te paso con|te comunico con|te derivo|te pongo con)", re.I),
-}
-
-
 def is_handover_family(family: BusinessFamily, lang: str) -> bool:
-    """One of the family's first replies hands the chat over to a person."""
-    pattern = HANDOVER_WORDING.get(lang)
-    return pattern is not None and any(pattern.search(b) for b in family.bot)
+    """One of the family's first replies hands the chat over to a person (the bot must not go on after it)."""
+    pattern = tables(lang).conversation.handover_wording
+    return any(re.search(pattern, b, re.IGNORECASE) for b in family.bot)
 
 
 @dataclass
@@ -98,7 +80,7 @@ class ConversationBuilder:
         """
         text = self.slots.fill(text)
         if request and (self.user_greeted or any(t["role"] == "user" for t in self.turns)):
-            text = strip_user_greeting(text)  # the customer greets once, at the start (review P1-7)
+            text = strip_user_greeting(text)  # rule: the customer greets once, at the start
         if bare:
             persona = replace(self.persona, split_rate=0.0, voice_rate=0.0)
             parts = [" ".join(style_user(text, persona, self.lang, self.rng)) if styled else text]
@@ -243,7 +225,7 @@ class ConversationBuilder:
         answer = self.reply(family.bot, general=False)
         if self.rng.random() < INSIST_BUSINESS_RATE:
             # the customer pushes for an exception and the bot gives in: the same insist / comply lines
-            # as a general insist_comply flow, so neither is a label cue (review P2-1)
+            # as a general insist_comply flow, so neither is a label cue
             self.bot(answer)
             self.user(self.pick_glue("insist_user"))
             answer = self.reply(family.bot, general=False)
@@ -257,7 +239,7 @@ class ConversationBuilder:
     def with_opener(self, answer: str, rate: float) -> str:
         """Sometimes a hedge or friendly opener ("Happy to help!", "Not 100% sure, but:") before the answer.
 
-        Business answers already apologise and offer help; general ones get such openers too (P2-2)."""
+        Business answers already apologise and offer help; general ones get such openers too."""
         if not self.fragments.glue.lists.get("answer_openers_bot") or self.rng.random() >= rate:
             return answer
         return self.with_prefix(answer, self.pick_glue("answer_openers_bot"))

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from training.datagen.builder import ConversationBuilder
-from training.datagen.realism import NUDGES
+from datagen.builder import ConversationBuilder
+from datagen.tables import tables
 
 BUSINESS = "business_support"
 GENERAL = "general_assistance"
@@ -39,18 +39,11 @@ FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
 AGENT_GENERAL_RATE = 0.15  # handovers where the customer asks the human agent for a general task
 # a bot line pointing at numbered options ("type 1, 2 or 3", "1️⃣", "menu")
 MENU_REFERENCE = re.compile(r"(?<![\d.,:/])[1-9](?![\d.,:/])|1️⃣|\b(men[uúü]|Menü)\b", re.IGNORECASE)
-# customer closings that mean "I'll wait" (after a handover), not "thanks, solved"
-WAITING: dict[str, re.Pattern[str]] = {
-    "en": re.compile(r"\b(wait|waiting|hold on)\b", re.IGNORECASE),
-    "de": re.compile(r"\b(warte|abwarten)", re.IGNORECASE),
-    "pt-BR": re.compile(r"\b(aguard|esper)", re.IGNORECASE),
-    "es": re.compile(r"\b(espero|esperando|aguardo)\b", re.IGNORECASE),
-}
 
 
 def is_waiting(text: str, lang: str) -> bool:
-    pattern = WAITING.get(lang)
-    return bool(pattern and pattern.search(text))
+    """A customer closing that means "I'll wait" (after a handover), not "thanks, solved"."""
+    return re.search(tables(lang).conversation.waiting, text, re.IGNORECASE) is not None
 
 
 UNIT_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
@@ -292,7 +285,7 @@ def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
             b.user(b.pick_glue("media_user"), styled=False)
         else:
             b.user(b.rng.choice(("?", "hm", "...", "1", "9", "ok", "👍")), styled=False)
-        # "Invalid option, type 1, 2 or 3" only after a greeting that showed a menu (review P1-10)
+        # a menu fallback ("Invalid option, type 1, 2 or 3") only after a greeting that showed the menu
         menu = bool(MENU_REFERENCE.search(greeting_bot))
         b.bot(b.pick_glue("fallback_bot", keep=lambda t: menu or not MENU_REFERENCE.search(t)), answer=False)
     return prefix
@@ -321,9 +314,9 @@ def handover(b: ConversationBuilder) -> None:
     if b.rng.random() < AGENT_GENERAL_RATE:
         # POLICY example G: a human agent doing a general task is not the bot's behaviour; the request
         # is still listed in general_requests, the label stays what the bot did
-        family = b.general_family()
-        b.general_request(family)
-        b.agent(b.reply(family.bot, general=True))
+        task = b.general_family()
+        b.general_request(task)
+        b.agent(b.reply(task.bot, general=True))
         if b.rng.random() < 0.5:
             b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))
         return
@@ -358,7 +351,7 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
         elif kind == "media":
             b.user(b.pick_glue("media_user"), styled=False)
         else:
-            b.user(b.rng.choice(NUDGES[b.lang]))
+            b.user(b.rng.choice(tables(b.lang).realism.nudges))
         return
     if sk.closing:  # thanks, not "ok I'll wait" after a resolved request
         b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))

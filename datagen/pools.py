@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from training.datagen.config import SPLITS, GenerateConfig
-from training.datagen.fragments import Category, Domain, Glue, LanguageFragments
+from datagen.config import SPLITS, GenerateConfig
+from datagen.fragments import Category, Domain, Glue, LanguageFragments
 
 MIN_ITEMS_TO_PARTITION = 4  # per split; shorter glue lists are shared by all splits (reported)
 

@@ -11,6 +11,9 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
+
+from datagen.tables import greeting_pattern, tables
 
 EMOJI = (
     "🙏",
@@ -32,104 +35,39 @@ EMOJI = (
     "😩",
     "👌",
 )
-FILLERS: dict[str, tuple[str, ...]] = {
-    "en": ("and", "so", "like", "and then", "um"),
-    "de": ("und", "also", "halt", "und dann", "ähm"),
-    "pt-BR": ("e", "tipo", "aí", "daí", "então"),
-    "es": ("y", "o sea", "pues", "y luego", "este"),
-}
-# How some customers wrap any request, business or general alike (a label-free habit; {x} = the request).
-FRAMES: dict[str, tuple[str, ...]] = {
-    "en": (
-        "hi, {x}",
-        "sorry to bother you, {x}",
-        "I need some help. {x}",
-        "{x} please",
-        "{x}, thanks in advance",
-        "Hello! {x}",
-        "ok so {x}",
-        "good evening, {x}",
-        "hey there, {x}",
-    ),
-    "de": (
-        "Hallo, {x}",
-        "Entschuldigung, {x}",
-        "ich brauche Hilfe. {x}",
-        "{x} bitte",
-        "{x}, danke im Voraus",
-        "Guten Abend! {x}",
-        "also {x}",
-        "hey, {x}",
-        "Moin, {x}",
-    ),
-    "pt-BR": (
-        "oi, {x}",
-        "desculpa incomodar, {x}",
-        "preciso de ajuda. {x}",
-        "{x} por favor",
-        "{x}, desde já obrigado",
-        "boa tarde! {x}",
-        "então, {x}",
-        "olá! {x}",
-        "opa, {x}",
-    ),
-    "es": (
-        "hola, {x}",
-        "perdona la molestia, {x}",
-        "necesito ayuda. {x}",
-        "{x} porfa",
-        "{x}, gracias de antemano",
-        "buenas tardes! {x}",
-        "oye, {x}",
-        "buenas, {x}",
-        "hola qué tal, {x}",
-    ),
-}
-# Frames that open with a greeting: only on the first user message of a conversation.
-GREETING_FRAME_STARTS: dict[str, tuple[str, ...]] = {
-    "en": ("hi,", "Hello!", "good evening,", "hey there,"),
-    "de": ("Hallo,", "Guten Abend!", "hey,", "Moin,"),
-    "pt-BR": ("oi,", "boa tarde!", "olá!", "opa,"),
-    "es": ("hola,", "buenas tardes!", "buenas,", "hola qué tal,"),
-}
+
+
 # A bot answer opening with a greeting ("¡Hola! ...") only fits the bot's first message.
-BOT_GREETING_OPENING = re.compile(
-    r"^(?:¡?(?:hola|hi|hello|hey|hi there|hey there|olá|ola|oi|oii|hallo|hey du|servus|moin)"
-    r"(?: \{name\})?\s*[!,.]+\s*(?:[👋😊🙂]\s*)?)(?=\S)",
-    re.IGNORECASE,
-)
+# (The greeting words are every language's `bot_greetings`: bots greet across languages.)
+@cache
+def _bot_greeting_opening() -> re.Pattern[str]:
+    return re.compile(
+        rf"^(?:¡?(?:{greeting_pattern('bot')})(?: \{{name\}})?\s*[!,.]+\s*(?:[👋😊🙂]\s*)?)(?=\S)",
+        re.IGNORECASE,
+    )
 
 
 def strip_bot_greeting(text: str) -> str:
     """ "¡Hola! Claro, ..." -> "Claro, ..." (for bot answers after the first bot message)."""
-    rest = BOT_GREETING_OPENING.sub("", text, count=1)
+    rest = _bot_greeting_opening().sub("", text, count=1)
     if rest == text or not rest.strip():
         return text
     return rest[0].upper() + rest[1:]
 
 
 # A customer message opening with a greeting ("hola!! tienen ...") only fits the first message.
-USER_GREETING_OPENING = re.compile(
-    r"^(?:hi|hiya|hello|hey(?: there)?|good (?:morning|afternoon|evening)|hallo|moin|servus|"
-    r"guten (?:morgen|tag|abend)|oi+|olá|ola|opa|bom dia|boa (?:tarde|noite)|hola|buenas(?: tardes| noches)?|"
-    r"buen día|buenos días)\s*[!,.]*\s+(?=\S)",
-    re.IGNORECASE,
-)
+# (The greetings are every language's `user_greetings`.)
+@cache
+def _user_greeting_opening() -> re.Pattern[str]:
+    return re.compile(rf"^(?:{greeting_pattern('user')})\s*[!,.]*\s+(?=\S)", re.IGNORECASE)
 
 
 def strip_user_greeting(text: str) -> str:
     """ "hola!! tienen habitación ..." -> "tienen habitación ..." (for a request later in the chat)."""
-    rest = USER_GREETING_OPENING.sub("", text, count=1)
+    rest = _user_greeting_opening().sub("", text, count=1)
     return rest if rest.strip() and len(rest.split()) >= 2 else text
 
 
-# A customer chasing an unanswered conversation.
-NUDGES: dict[str, tuple[str, ...]] = {
-    "en": ("hello?", "??", "anyone there?", "hellooo", "hi??", "are you still there"),
-    "de": ("hallo?", "??", "ist da jemand?", "hallooo", "hallo??", "noch da?"),
-    "pt-BR": ("oi?", "??", "alguém aí?", "alo", "oiii??", "ainda tá aí?"),
-    "es": ("hola?", "??", "hay alguien?", "holaa", "hola??", "sigues ahí?"),
-}
 QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS: dict[str, str] = {}
 for _row_i, _row in enumerate(QWERTY_ROWS):
@@ -153,7 +91,7 @@ class Persona:
     voice_rate: float  # chance a message is a voice-to-text run-on
     media_rate: float
     link_rate: float  # chance a message carries a pasted link
-    frame_rate: float  # chance a request is wrapped in one of the language's FRAMES
+    frame_rate: float  # chance a request is wrapped in one of the language's frames
     bot_whatsapp_markdown: bool  # **bold** -> *bold*
     bot_split_rate: float  # chance a long bot reply is sent as two messages
 
@@ -163,7 +101,7 @@ class Persona:
         return cls(
             lowercase=lowercase,
             autocapitalize=not lowercase and rng.random() < 0.55,
-            strip_accents=lang != "en" and rng.random() < 0.3,
+            strip_accents=tables(lang).realism.writes_accents and rng.random() < 0.3,
             typo_rate=rng.choice((0.0, 0.0, 0.01, 0.03, 0.06)),
             emoji_rate=rng.choice((0.0, 0.05, 0.15, 0.3)),
             split_rate=rng.choice((0.0, 0.1, 0.25)),
@@ -215,7 +153,7 @@ def voice_runon(text: str, lang: str, rng: random.Random) -> str:
         return text
     joined = parts[0]
     for part in parts[1:]:
-        joined += f" {rng.choice(FILLERS[lang])} {part}"
+        joined += f" {rng.choice(tables(lang).realism.voice_fillers)} {part}"
     return joined.replace("\n", " ").lower()
 
 
@@ -233,12 +171,12 @@ def split_message(text: str, rng: random.Random) -> list[str]:
 
 
 def is_greeting_frame(frame: str, lang: str) -> bool:
-    return frame.startswith(GREETING_FRAME_STARTS[lang])
+    return frame.startswith(tables(lang).realism.greeting_frame_starts)
 
 
 def frame_request(text: str, lang: str, rng: random.Random, *, greeting: bool = True) -> str:
     """Wrap a request in one of the language's frames; `greeting`: greeting frames allowed (first message)."""
-    frames = [f for f in FRAMES[lang] if greeting or not is_greeting_frame(f, lang)]
+    frames = [f for f in tables(lang).realism.frames if greeting or not is_greeting_frame(f, lang)]
     frame = rng.choice(frames)
     if frame.startswith("{x}"):
         return frame.replace("{x}", text.rstrip(" ?.!"))
