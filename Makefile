@@ -93,15 +93,15 @@ serve: $(RUN_STAMP)
 
 ## Batch-scoring benchmark against the baselines (writes benchmarks/results/batch.md)
 bench-batch: $(DEV_STAMP)
-	$(PY) benchmarks/bench_batch.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_batch --model $(MODEL) $(BENCH_ARGS)
 
 ## Speed against fidelity of every precision/runtime (needs runs/<model id> of make train; writes benchmarks/results/precision.md)
 bench-precision: $(DEV_STAMP)
-	$(PY) benchmarks/bench_precision.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_precision --model $(MODEL) $(BENCH_ARGS)
 
 ## HTTP-service benchmark against a naive baseline (writes benchmarks/results/serve.md)
 bench-serve: $(DEV_STAMP)
-	$(PY) benchmarks/bench_serve.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_serve --model $(MODEL) $(BENCH_ARGS)
 
 ## Remove the venv and caches (never data or models)
 clean:
