@@ -69,10 +69,10 @@ test-all: $(DEV_STAMP)
 	$(VENV)/bin/pytest -q --slow --ignore=$(FUZZ_TESTS)
 	$(VENV)/bin/pytest -q --slow $(FUZZ_TESTS)
 
-## ruff + mypy on classifier/ and serve/
+## ruff + mypy on classifier/, serve/, training/, cli/ and benchmarks/
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy classifier serve
+	$(VENV)/bin/mypy classifier serve training cli benchmarks
 
 ## Format the code with ruff
 format: $(DEV_STAMP)
