@@ -97,14 +97,38 @@ def onnx_session(
     )
 
 
-class OnnxBackend:
+class PaddedBatchBackend:
+    """A backend that runs one right-padded batch per call: subclasses implement ``padded_logits``."""
+
+    def __init__(self, *, pad_id: int, exact_batch_size: int) -> None:
+        self._pad_id = pad_id
+        self._exact_batch_size = exact_batch_size
+
+    @property
+    def pad_id(self) -> int:
+        return self._pad_id
+
+    @property
+    def exact_batch_size(self) -> int:
+        return self._exact_batch_size
+
+    def padded_logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """[batch, width, 2] logits of a padded batch (``pad_windows``)."""
+        raise NotImplementedError
+
+    def token_logits(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        if not windows:
+            return []
+        return unpad(self.padded_logits(*pad_windows(windows, self.pad_id)), windows)
+
+
+class OnnxBackend(PaddedBatchBackend):
     """An onnxruntime session on an exported graph: ``input_ids``, ``attention_mask`` (and
     ``token_type_ids`` when the graph has it) -> ``token_logits``. Thread-safe (sessions are)."""
 
     def __init__(self, session: ort.InferenceSession, *, pad_id: int, precision: str = "fp32") -> None:
+        super().__init__(pad_id=pad_id, exact_batch_size=exact_batch_size(precision))
         self.session = session
-        self._pad_id = pad_id
-        self._exact_batch_size = exact_batch_size(precision)
         self._input_names = {i.name for i in session.get_inputs()}
 
     @classmethod
@@ -120,23 +144,9 @@ class OnnxBackend:
         session = onnx_session(path, threads=threads, allow_spinning=allow_spinning)
         return cls(session, pad_id=pad_id, precision=precision)
 
-    @property
-    def pad_id(self) -> int:
-        return self._pad_id
-
-    @property
-    def exact_batch_size(self) -> int:
-        return self._exact_batch_size
-
     def padded_logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """[batch, width, 2] logits of a padded batch (``pad_windows``)."""
         feeds = {INPUT_IDS: ids, ATTENTION_MASK: mask}
         if TOKEN_TYPE_IDS in self._input_names:
             feeds[TOKEN_TYPE_IDS] = np.zeros_like(ids)
         (logits,) = self.session.run([TOKEN_LOGITS], feeds)
         return logits
-
-    def token_logits(self, windows: Sequence[Window]) -> list[np.ndarray]:
-        if not windows:
-            return []
-        return unpad(self.padded_logits(*pad_windows(windows, self.pad_id)), windows)

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from classifier.model_config import METRICS_FILE
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _load(model: type[_M], model_dir: str | Path) -> _M | None:
+    path = Path(model_dir) / METRICS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ValueError(f"{path} is not a valid metrics file ({exc}); fix or remove it") from None
 
 
 class _Part(BaseModel):
@@ -156,13 +168,7 @@ class ModelMetrics(_Part):
     @classmethod
     def load(cls, model_dir: str | Path) -> ModelMetrics | None:
         """The folder's metrics.json, None when it has none; ValueError naming the file when invalid."""
-        path = Path(model_dir) / METRICS_FILE
-        if not path.is_file():
-            return None
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise ValueError(f"{path} is not a valid metrics file: {exc}") from None
+        return _load(cls, model_dir)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (NaN kept as float) of the fields the run wrote."""
@@ -209,13 +215,7 @@ class MetricsSummary(BaseModel):
 
     @classmethod
     def load(cls, model_dir: str | Path) -> MetricsSummary | None:
-        path = Path(model_dir) / METRICS_FILE
-        if not path.is_file():
-            return None
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise ValueError(f"{path} is not a valid metrics file ({exc}); fix or remove it") from None
+        return _load(cls, model_dir)
 
     def to_dict(self) -> dict[str, Any]:
         """precision and threshold when the file has them; every split's headline numbers."""

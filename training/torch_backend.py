@@ -8,21 +8,19 @@ aggregation, calibration and evidence as the shipped ONNX model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from classifier.backend import DEFAULT_BATCH_SIZE, pad_windows, unpad
+from classifier.backend import DEFAULT_BATCH_SIZE, PaddedBatchBackend
 from classifier.inference import Classifier
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
-from classifier.render import Window
 from training.model import TurnScorer
 
 
-class TorchBackend:
+class TorchBackend(PaddedBatchBackend):
     """Runs ``model`` (put in eval mode) without gradients; ``bf16`` runs it under bf16 autocast on CPU.
 
     Every window's logits are independent of its batch-mates (padding is masked), so the exact batch
@@ -37,32 +35,17 @@ class TorchBackend:
         bf16: bool = False,
         exact_batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
+        super().__init__(pad_id=pad_id, exact_batch_size=exact_batch_size)
         self.model = model.eval()
         self.bf16 = bf16
-        self._pad_id = pad_id
-        self._exact_batch_size = exact_batch_size
-
-    @property
-    def pad_id(self) -> int:
-        return self._pad_id
-
-    @property
-    def exact_batch_size(self) -> int:
-        return self._exact_batch_size
 
     def padded_logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """[batch, width, 2] float32 logits of a padded batch (``classifier.backend.pad_windows``)."""
         with (
             torch.inference_mode(),
             torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16),
         ):
             logits = self.model(torch.from_numpy(ids), torch.from_numpy(mask))
         return logits.float().numpy()
-
-    def token_logits(self, windows: Sequence[Window]) -> list[np.ndarray]:
-        if not windows:
-            return []
-        return unpad(self.padded_logits(*pad_windows(windows, self.pad_id)), windows)
 
 
 def torch_classifier(
