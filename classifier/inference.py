@@ -1,4 +1,6 @@
-"""Classify conversations with an exported scopeguard model (onnxruntime + tokenizers + numpy only).
+"""Classify conversations with a scopeguard model: ``Classifier`` renders, batches, averages spans,
+aggregates, calibrates and picks evidence; a ``classifier.backend.Backend`` runs the network (the ONNX
+backend here, onnxruntime + tokenizers + numpy only; training plugs in a torch one).
 
 The model scores every user and assistant turn in its context (see docs/RENDERING.md); a flow is
 `general_assistance` when its most general bot reply crosses the threshold, so one general reply among

@@ -1,6 +1,7 @@
-"""``TorchBackend``: a ``TurnScorer`` behind ``classifier.Classifier``, so torch scoring (evaluation during
-training, export parity, the benchmarks' torch rows) goes through the same rendering, batching, span means,
-aggregation, calibration and evidence as the shipped ONNX model.
+"""``TorchBackend``: a ``TurnScorer`` behind ``classifier.Classifier``, so torch scoring (export parity, the
+benchmarks' torch rows and serve baseline, any evaluation of the torch model) goes through the same
+rendering, batching, span means, aggregation, calibration and evidence as the shipped ONNX model.
+(A training run evaluates the model folder it writes, i.e. the shipped ONNX graph, not the torch model.)
 
     clf = torch_classifier(model, config, tokenizer)           # config: a ModelConfig
     clf.classify(conversations)
