@@ -14,6 +14,7 @@ DEV_STAMP := $(VENV)/.stamp-dev
 CORE_VENV ?= .venv-core
 CORE_STAMP := $(CORE_VENV)/.stamp-core
 CORE_TESTS := tests/classifier tests/cli tests/serve
+TYPED_PACKAGES := classifier cli serve training datagen benchmarks
 SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
@@ -72,10 +73,11 @@ FUZZ_TESTS := tests/serve/test_openapi_fuzz.py
 # Builds a wheel, installs it into a fresh venv and scores the sample archive with it (about 2 minutes).
 PACKAGING_TESTS := tests/packaging
 
-## Set up, then run ruff, the import contracts, the suite (slow tests excluded), the wheel install and the torch-free lane
+## Set up, then run ruff, the import contracts, mypy, the suite (slow tests excluded), the wheel install and the torch-free lane
 test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy $(TYPED_PACKAGES)
 	$(VENV)/bin/pytest -q --ignore=$(FUZZ_TESTS)
 	$(VENV)/bin/pytest -q $(FUZZ_TESTS)
 	$(VENV)/bin/pytest -q --slow $(PACKAGING_TESTS)
@@ -92,11 +94,11 @@ test-all: $(DEV_STAMP)
 	$(VENV)/bin/pytest -q --slow $(FUZZ_TESTS)
 	$(VENV)/bin/pytest -q --slow $(PACKAGING_TESTS)
 
-## ruff, the import contracts and mypy
+## ruff, the import contracts and mypy over every package
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy classifier serve datagen
+	$(VENV)/bin/mypy $(TYPED_PACKAGES)
 
 ## Format the code with ruff
 format: $(DEV_STAMP)
@@ -117,15 +119,15 @@ serve: $(RUN_STAMP)
 
 ## Batch-scoring benchmark against the baselines (writes benchmarks/results/batch.md)
 bench-batch: $(DEV_STAMP)
-	$(PY) benchmarks/bench_batch.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_batch --model $(MODEL) $(BENCH_ARGS)
 
 ## Speed against fidelity of every precision/runtime (needs runs/<model id> of make train; writes benchmarks/results/precision.md)
 bench-precision: $(DEV_STAMP)
-	$(PY) benchmarks/bench_precision.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_precision --model $(MODEL) $(BENCH_ARGS)
 
 ## HTTP-service benchmark against a naive baseline (writes benchmarks/results/serve.md)
 bench-serve: $(DEV_STAMP)
-	$(PY) benchmarks/bench_serve.py --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m benchmarks.bench_serve --model $(MODEL) $(BENCH_ARGS)
 
 ## Remove the venv and caches (never data or models)
 clean:

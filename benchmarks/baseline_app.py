@@ -1,19 +1,20 @@
 """The naive baseline service of ``bench_serve.py``: FastAPI calling a torch model once per request.
 
 What a first version of the service would look like: a synchronous endpoint (FastAPI's thread pool),
-the conversation rendered and tokenised, one torch forward pass per request in fp32, no batching, no
-ONNX. The model has the architecture of the served one (the base encoder from the model folder's
-training config + the turn head), so the comparison measures the serving path, not the model size;
-for the tiny test model a random encoder of the tiny config is used. With ``--torch-model`` (the
-training run's ``runs/<model id>/scorer``) it serves the fine-tuned weights themselves.
+the conversation scored by the torch model through ``Classifier`` (``training.torch_backend``: the same
+rendering, span means, aggregation and calibration as the service), one torch forward pass per request
+in fp32, no micro-batching across requests, no ONNX. The model has the architecture of the served one
+(the base encoder from the model folder's training config + the turn head), so the comparison measures
+the serving path, not the model size; for the tiny test model a random encoder of the tiny config is
+used. With ``--torch-model`` (the training run's ``runs/<model id>/scorer``) it serves the fine-tuned
+weights themselves.
 
-    python benchmarks/baseline_app.py --model DIR --port 8090 [--threads N]
+    python -m benchmarks.baseline_app --model DIR --port 8090 [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,13 @@ import uvicorn
 from fastapi import FastAPI, HTTPException
 from tokenizers import Tokenizer
 
+from benchmarks.common import pipeline_style_logits
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
-from classifier.render import render_text
 from classifier.schema import RecordError, parse_conversation
 from training.config import CONFIG_COPY_FILE, load_config
 from training.model import TurnScorer
 from training.tiny import TINY_NAME, tiny_encoder_config
+from training.torch_backend import torch_classifier
 
 
 def build_torch_model(model_dir: Path, tokenizer: Tokenizer, torch_model: Path | None = None) -> TurnScorer:
@@ -49,9 +51,7 @@ def build_torch_model(model_dir: Path, tokenizer: Tokenizer, torch_model: Path |
 def create_app(model_dir: Path, torch_model: Path | None = None) -> FastAPI:
     config = ModelConfig.load(model_dir)
     tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(config.render.max_tokens)
-    model = build_torch_model(model_dir, tokenizer, torch_model)
+    clf = torch_classifier(build_torch_model(model_dir, tokenizer, torch_model), config, tokenizer)
     app = FastAPI(title="naive baseline")
 
     @app.get("/readyz")
@@ -64,11 +64,8 @@ def create_app(model_dir: Path, torch_model: Path | None = None) -> FastAPI:
             conv = parse_conversation(body, source="request")
         except RecordError as exc:
             raise HTTPException(422, exc.describe()) from None
-        ids = torch.tensor([tokenizer.encode(render_text(conv)).ids])
-        with torch.inference_mode():
-            logits = model(ids, torch.ones_like(ids))
-        flow_logit = float(logits[0, :, 0].mean())
-        score = 1.0 / (1.0 + math.exp(-flow_logit))
+        (raw,) = pipeline_style_logits(clf, [conv])  # one forward pass over the conversation's windows
+        score = clf.calibrate(raw.flow_logit)
         label = "general_assistance" if score >= config.threshold else "business_support"
         return {"id": conv.id, "label": label, "score": round(score, 4), "model": "naive-torch-baseline"}
 

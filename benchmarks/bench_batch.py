@@ -1,7 +1,7 @@
 """Batch-scoring benchmark: throughput and peak memory of scopeguard against the alternatives.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_batch.py --model models/default [--torch-model DIR]
-    python benchmarks/bench_batch.py                     # no real model yet: a MiniLM-sized random model
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_batch --model models/default [--torch-model DIR]
+    python -m benchmarks.bench_batch                     # no real model yet: a MiniLM-sized random model
 
 Writes ``benchmarks/results/batch.md`` and ``batch.json``. Every method runs in its own subprocess on the
 same generated archive (5,000 conversations by default: mixed lengths, languages and formats of turn,
@@ -13,9 +13,10 @@ its children for --workers):
 - ``scopeguard score`` (the CLI path: read, parse, render, score, write JSONL) with the shipped ONNX file,
   and with fp32 when the folder also holds ``model.fp32.onnx`` (dev mode builds both); one process with
   T intra-op threads and ``--workers 2`` with one thread each;
-- a torch eager baseline: the same fine-tuned ``TurnScorer`` with the same windows, one conversation per
-  call, as a ``transformers`` pipeline runs by default (needs ``--torch-model``, a ``TurnScorer.save``
-  folder; dev mode saves one; otherwise the results say it is missing);
+- a torch eager baseline: the same fine-tuned ``TurnScorer`` with the same windows through
+  ``training.torch_backend``, one conversation per call, as a ``transformers`` pipeline runs by default
+  (needs ``--torch-model``, a ``TurnScorer.save`` folder; dev mode saves one; otherwise the results say
+  it is missing);
 - the raw onnxruntime session on pre-tokenised, length-sorted windows (the ceiling: no reading, parsing
   or tokenising), one window per call and batches of 16;
 - the TF-IDF + logistic regression baseline of ``training.baselines`` (fitted on ``data/generated`` train
@@ -103,7 +104,7 @@ def build_dev_models(work: Path, size: str) -> tuple[Path, Path, Path]:
     import torch
 
     import training.tiny as tiny
-    from classifier.model_config import BaseModelInfo
+    from classifier.model_config import BaseModelInfo, special_tokens_of
     from classifier.render import RenderConfig, render_turn
     from training.model import TurnScorer
     from training.package import write_model_folder
@@ -135,7 +136,7 @@ def build_dev_models(work: Path, size: str) -> tuple[Path, Path, Path]:
             model=model,
             tokenizer=tokenizer,
             render=RenderConfig(),
-            special_tokens=tiny.special_tokens_of(tokenizer),
+            special_tokens=special_tokens_of(tokenizer),
             base_model=BaseModelInfo(name="random-minilm-size-bert", package="scopeguard", version=None),
             model_name=f"bench-{size}-random",
             check_convs=tiny.conversations_from_texts(texts[:200]),
@@ -166,7 +167,7 @@ def fp32_folder_of(model_dir: Path, work: Path, fp32_file: Path | None = None) -
     return out
 
 
-# -- methods (each runs in a subprocess: python bench_batch.py --worker METHOD ...) ---------------------
+# -- methods (each runs in a subprocess: python -m benchmarks.bench_batch --worker METHOD ...) ----------
 
 
 def _read_convs(archive: Path) -> list[Any]:
@@ -209,38 +210,18 @@ def method_raw_ort(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def method_torch(args: argparse.Namespace) -> dict[str, Any]:
-    import numpy as np
     import torch
-    from tokenizers import Tokenizer
 
-    from classifier.inference import _score_spans, aggregate_turns, pad_windows
-    from classifier.model_config import ModelConfig
-    from classifier.render import ConversationEncoder
-    from training.model import TurnScorer
+    from benchmarks.common import pipeline_style_logits
+    from training.torch_backend import load_torch_classifier
 
     torch.set_num_threads(args.threads or 1)
     start = time.perf_counter()
-    model = TurnScorer.load(args.torch_model).eval()
-    config = ModelConfig.load(args.model)
-    encoder = ConversationEncoder(
-        Tokenizer.from_file(str(Path(args.model) / "tokenizer.json")),
-        config.render,
-        config.special_tokens.cls_id,
-        config.special_tokens.sep_id,
-    )
+    clf = load_torch_classifier(args.torch_model, args.model)
     load = time.perf_counter() - start
     start = time.perf_counter()
     convs = _read_convs(Path(args.archive))
-    pad = config.special_tokens.pad_id
-    with torch.inference_mode():
-        for conv in convs:  # one conversation per call, as pipeline() does by default
-            windows = encoder.encode(conv)
-            ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad))
-            logits = model(ids, mask).numpy()
-            turns: dict[int, tuple[str, float]] = {}
-            for row, w in enumerate(windows):
-                _score_spans(w, np.asarray(logits[row, : len(w)]), turns)
-            aggregate_turns(turns)
+    pipeline_style_logits(clf, convs)
     seconds = time.perf_counter() - start
     return {"conversations": len(convs), "seconds": seconds, "load_seconds": load}
 
@@ -341,7 +322,8 @@ def run_method(
 ) -> dict[str, Any]:
     argv = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.bench_batch",
         "--worker",
         method,
         "--archive",
@@ -482,6 +464,7 @@ def main() -> None:
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
         work = Path(tmp)
+        fp32: Path | None
         if args.model is None:
             print(
                 f"bench: building a {args.dev_size} random model (no --model) ...",
@@ -497,7 +480,7 @@ def main() -> None:
             )
         else:
             model, torch_model = args.model, args.torch_model
-            checkpoint_fp32 = None
+            checkpoint_fp32: Path | None = None
             if args.checkpoint is not None:
                 torch_model = torch_model or args.checkpoint / "scorer"
                 checkpoint_fp32 = args.checkpoint / FP32_FILE
@@ -579,7 +562,7 @@ def main() -> None:
                     "fp32 ONNX file, batches of 16",
                 )
         if "raw-ort" not in args.skip:
-            from classifier.inference import exact_batch_size
+            from classifier.backend import exact_batch_size
 
             for size in (exact_batch_size(config.precision),) if args.core else (1, 16):
                 add(

@@ -1,6 +1,6 @@
 """Speed against fidelity of every precision and runtime for one trained model, measured in one run.
 
-    python benchmarks/bench_precision.py [--model models/default] [--checkpoint runs/<id>] [--flows 1000]
+    python -m benchmarks.bench_precision [--model models/default] [--checkpoint runs/<id>] [--flows 1000]
 
 The batch and serving targets ask for speed at (almost) the fp32 model's decisions, so this benchmark puts
 both on one table. It scores the same validation flows (``data/generated/validation.jsonl.gz``) with:
@@ -17,7 +17,7 @@ both on one table. It scores the same validation flows (``data/generated/validat
 For each: conversations/s and model tokens/s through the shipped inference code, the effective GFLOP/s
 (the model's multiply-adds x 2 over the windows' real tokens, padding excluded), the speed-up over the
 pipeline-style baseline, and the agreement with the fp32 graph under the packaging rule
-(``training.package.Int8Rule``: label agreement and macro-F1 loss). Writes
+(``training.package.DecisionAgreementRule``: label agreement and macro-F1 loss). Writes
 ``benchmarks/results/precision.md`` and ``precision.json``.
 """
 
@@ -101,51 +101,19 @@ def onnx_scorer(path: Path, precision: str, model_dir: Path, threads: int) -> Ca
 def torch_scorer(
     scorer_dir: Path, model_dir: Path, threads: int, *, batched: bool, bf16: bool
 ) -> Callable[[list], np.ndarray]:
+    """The training run's torch scorer through ``Classifier`` (``training.torch_backend``): in the
+    scoring path's length-sorted batches of 16, or one conversation per call (pipeline-style)."""
     import torch
-    from tokenizers import Tokenizer
 
-    from classifier.inference import (
-        DEFAULT_BATCH_SIZE,
-        _length_batches,
-        _score_spans,
-        aggregate_turns,
-        pad_windows,
-    )
-    from classifier.model_config import ModelConfig
-    from classifier.render import ConversationEncoder
-    from training.model import TurnScorer
+    from benchmarks.common import pipeline_style_logits
+    from training.package import flow_array
+    from training.torch_backend import load_torch_classifier
 
     torch.set_num_threads(threads)
-    model = TurnScorer.load(scorer_dir).eval()
-    config = ModelConfig.load(model_dir)
-    encoder = ConversationEncoder(
-        Tokenizer.from_file(str(model_dir / "tokenizer.json")),
-        config.render,
-        config.special_tokens.cls_id,
-        config.special_tokens.sep_id,
-    )
-    pad = config.special_tokens.pad_id
-
-    def run(windows: list) -> list[np.ndarray]:
-        ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad))
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(ids, mask).float().numpy()
-        return [logits[row, : len(w)] for row, w in enumerate(windows)]
+    clf = load_torch_classifier(scorer_dir, model_dir, bf16=bf16)
 
     def score(convs: list) -> np.ndarray:
-        per_conv = encoder.encode_many(convs) if batched else None
-        turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
-        if per_conv is None:  # one conversation per call, as pipeline() does by default
-            for ci, conv in enumerate(convs):
-                windows = encoder.encode(conv)
-                for w, logits in zip(windows, run(windows), strict=True):
-                    _score_spans(w, logits, turns[ci])
-        else:
-            items = [(ci, w) for ci, ws in enumerate(per_conv) for w in ws]
-            for batch in _length_batches(items, DEFAULT_BATCH_SIZE, 4096):
-                for (ci, w), logits in zip(batch, run([w for _, w in batch]), strict=True):
-                    _score_spans(w, logits, turns[ci])
-        return np.array([aggregate_turns(t).flow_logit for t in turns], dtype=np.float64)
+        return flow_array(clf.turn_logits_many(convs) if batched else pipeline_style_logits(clf, convs))
 
     return score
 
@@ -234,7 +202,7 @@ def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callab
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from classifier.inference import Classifier
     from classifier.model_config import ModelConfig
-    from training.package import Int8Rule, compare_int8
+    from training.package import DecisionAgreementRule, check_agreement
 
     config = ModelConfig.load(args.model)
     fp32 = args.checkpoint / "model.fp32.onnx"
@@ -255,7 +223,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             logits, seconds = timed(factory(), convs)
             if reference is None:
                 reference = logits  # the first row is the fp32 graph
-            check = compare_int8(reference, logits, labels, config.calibration, config.threshold, Int8Rule())
+            check = check_agreement(
+                reference, logits, labels, config.calibration, config.threshold, DecisionAgreementRule()
+            )
             results.append({
                 "name": name,
                 "notes": notes,
@@ -263,14 +233,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "conversations_per_s": len(convs) / seconds,
                 "tokens_per_s": tokens / seconds,
                 "gflops_per_s": flops / seconds / 1e9,
-                "label_agreement": check["label_agreement"],
-                "macro_f1": check["macro_f1_int8"],
-                "macro_f1_loss_points": check["macro_f1_loss_points"],
-                "mean_abs_flow_logit_diff": check["mean_abs_flow_logit_diff"],
-                "passes_rule": check["passes"],
+                "label_agreement": check.label_agreement,
+                "macro_f1": check.macro_f1_int8,
+                "macro_f1_loss_points": check.macro_f1_loss_points,
+                "mean_abs_flow_logit_diff": check.mean_abs_flow_logit_diff,
+                "passes_rule": check.passes,
             })  # fmt: skip
             print(
-                f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check['label_agreement']:.4f}"
+                f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check.label_agreement:.4f}"
             )
     import onnxruntime
 
@@ -295,8 +265,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "threads": args.threads,
         "rule": {
-            "min_label_agreement": Int8Rule().min_label_agreement,
-            "max_macro_f1_loss_points": Int8Rule().max_macro_f1_loss_points,
+            "min_label_agreement": DecisionAgreementRule().min_label_agreement,
+            "max_macro_f1_loss_points": DecisionAgreementRule().max_macro_f1_loss_points,
         },
         "methods": results,
     }

@@ -1,8 +1,9 @@
 """Benchmark of the HTTP service against a naive baseline, over loopback, from a separate process.
 
 Starts ``scopeguard serve`` (uvicorn, API key required, default settings) and the naive baseline
-(benchmarks/baseline_app.py: FastAPI + a torch model per request) as subprocesses on 127.0.0.1, and
-drives each with a bounded number of ``POST /v1/classify`` requests at concurrency 1, 8 and 32 from this
+(benchmarks/baseline_app.py: FastAPI + the torch model through Classifier, one call per request) as
+subprocesses on 127.0.0.1, and drives each with a bounded number of ``POST /v1/classify`` requests at
+concurrency 1, 8 and 32 from this
 process (keep-alive connections on asyncio streams). Records p50/p95/p99 client-side latency, throughput
 and errors, and the offline batch path (``Classifier.classify`` on the same conversations, with the
 batching of ``scopeguard score``) for comparison. Writes ``benchmarks/results/serve.md`` and ``serve.json``.
@@ -10,7 +11,7 @@ batching of ``scopeguard score``) for comparison. Writes ``benchmarks/results/se
 Targets (real model, ~250-token conversations): p50 < 10 ms and p99 < 25 ms at concurrency 1; at 32,
 throughput within 25% of the offline batch path with zero errors, and >= 5x the baseline.
 
-    python benchmarks/bench_serve.py [--model DIR] [--requests 300] [--concurrency 1 8 32] [--threads N]
+    python -m benchmarks.bench_serve [--model DIR] [--requests 300] [--concurrency 1 8 32] [--threads N]
 """
 
 from __future__ import annotations
@@ -35,14 +36,13 @@ from typing import Any
 import httpx
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from classifier.inference import Classifier
+from classifier.model_path import resolve_model_dir
+from classifier.render import render_text
+from classifier.schema import Conversation, Turn, parse_conversation
+from serve.auth import hash_key, new_key
 
-from classifier.inference import Classifier  # noqa: E402
-from classifier.model_path import resolve_model_dir  # noqa: E402
-from classifier.render import render_text  # noqa: E402
-from classifier.schema import Conversation, Turn, parse_conversation  # noqa: E402
-from serve.auth import hash_key, new_key  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
 REPORT_MD = "serve.md"
@@ -182,7 +182,8 @@ def start_baseline(
     port = free_port()
     command = [
         sys.executable,
-        str(REPO / "benchmarks" / "baseline_app.py"),
+        "-m",
+        "benchmarks.baseline_app",
         "--model",
         str(model_dir),
         "--port",

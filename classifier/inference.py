@@ -1,4 +1,6 @@
-"""Classify conversations with an exported scopeguard model (onnxruntime + tokenizers + numpy only).
+"""Classify conversations with a scopeguard model: ``Classifier`` renders, batches, averages spans,
+aggregates, calibrates and picks evidence; a ``classifier.backend.Backend`` runs the network (the ONNX
+backend here, onnxruntime + tokenizers + numpy only; training plugs in a torch one).
 
 The model scores every user and assistant turn in its context (see docs/RENDERING.md); a flow is
 `general_assistance` when its most general bot reply crosses the threshold, so one general reply among
@@ -14,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from classifier.backend import Backend, OnnxBackend
+from classifier.calibration import calibrate
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.render import ConversationEncoder, Window
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
@@ -24,10 +27,6 @@ from classifier.window_cache import WindowCache
 
 BOT_CHANNEL = 0
 REQUEST_CHANNEL = 1
-DEFAULT_BATCH_SIZE = 16
-# One window per onnxruntime call for int8: dynamic quantisation scales activations over the whole batch,
-# so batching would make a score depend on its batch-mates (measured as fast on CPU: nothing is padded).
-EXACT_INT8_BATCH_SIZE = 1
 DEFAULT_MAX_BATCH_TOKENS = 4096
 # A window is not padded by more than this share of its batch's width: a 180- and a 70-token window run
 # as two calls, not as 2 x 180 tokens (measured 15% faster for a lone two-window live request; sorted
@@ -76,24 +75,6 @@ class Prediction:
         }
 
 
-def pad_windows(windows: Sequence[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded ``input_ids`` and ``attention_mask`` (int64) of one batch of windows."""
-    width = max(len(w) for w in windows)
-    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(windows), width), dtype=np.int64)
-    for row, window in enumerate(windows):
-        ids[row, : len(window)] = window.input_ids
-        mask[row, : len(window)] = 1
-    return ids, mask
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
 def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
     """The flow logit: the most general bot reply; with no bot reply, the most general request."""
     bot = [logit for role, logit in turns.values() if role == "assistant"]
@@ -106,37 +87,20 @@ def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
     return TurnLogits(turns=turns, flow_logit=-math.inf, judged_role="none")
 
 
-def exact_batch_size(precision: str) -> int:
-    """Windows per onnxruntime call that keep every score independent of the other inputs.
-
-    Only dynamic int8 scales activations over the whole call; fp32 and weight-only int8 are row-wise.
-    """
-    return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
-
-
-def session_options(threads: int | None, *, allow_spinning: bool = True) -> ort.SessionOptions:
-    """``allow_spinning`` False: idle intra-op threads sleep instead of spinning, for processes whose
-    other threads (an HTTP event loop) need the cores between model calls."""
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.inter_op_num_threads = 1
-    if threads:
-        opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    if not allow_spinning:
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return opts
-
-
 class Classifier:
-    """A loaded model folder. Thread-safe for concurrent `classify` calls (onnxruntime sessions are)."""
+    """A model: its config, its tokenizer's rendering and a ``Backend`` that runs the network.
+
+    ``Classifier.load`` opens a model folder with the ONNX backend; training builds one around its torch
+    model (``training.torch_backend``): rendering, length batching, span means, aggregation, calibration
+    and evidence are the same code for both. Thread-safe for concurrent ``classify`` calls when the
+    backend is (onnxruntime sessions are).
+    """
 
     def __init__(
         self,
-        model_dir: Path,
+        model_dir: Path | None,
         config: ModelConfig,
-        session: ort.InferenceSession,
+        backend: Backend,
         tokenizer: Tokenizer,
         *,
         window_cache: WindowCache | None = None,
@@ -144,11 +108,10 @@ class Classifier:
         self.model_dir = model_dir
         self.window_cache = window_cache
         self.config = config
-        self.session = session
+        self.backend = backend
         self.encoder = ConversationEncoder(
             tokenizer, config.render, config.special_tokens.cls_id, config.special_tokens.sep_id
         )
-        self._input_names = {i.name for i in session.get_inputs()}
 
     @classmethod
     def load(
@@ -161,7 +124,7 @@ class Classifier:
     ) -> Classifier:
         """``cache_windows`` > 0 keeps that many window scores (see classifier.window_cache): for live
         re-checks of growing conversations; batch scoring of distinct conversations gains nothing.
-        ``allow_spinning`` False for services (see ``session_options``)."""
+        ``allow_spinning`` False for services (see ``classifier.backend.session_options``)."""
         model_dir = Path(model_dir)
         config = ModelConfig.load(model_dir)
         onnx_path = model_dir / config.onnx_file
@@ -169,13 +132,15 @@ class Classifier:
         for path in (onnx_path, tok_path):
             if not path.is_file():
                 raise FileNotFoundError(f"{path} not found: the model folder {model_dir} is incomplete")
-        session = ort.InferenceSession(
-            str(onnx_path),
-            sess_options=session_options(threads, allow_spinning=allow_spinning),
-            providers=["CPUExecutionProvider"],
+        backend = OnnxBackend.from_file(
+            onnx_path,
+            pad_id=config.special_tokens.pad_id,
+            precision=config.precision,
+            threads=threads,
+            allow_spinning=allow_spinning,
         )
         cache = WindowCache(cache_windows) if cache_windows > 0 else None
-        return cls(model_dir, config, session, Tokenizer.from_file(str(tok_path)), window_cache=cache)
+        return cls(model_dir, config, backend, Tokenizer.from_file(str(tok_path)), window_cache=cache)
 
     @property
     def model_id(self) -> str:
@@ -187,28 +152,18 @@ class Classifier:
 
     @property
     def default_batch_size(self) -> int:
-        return exact_batch_size(self.config.precision)
+        return self.backend.exact_batch_size
 
     def calibrate(self, logit: float) -> float:
-        cal = self.config.calibration
-        if logit == -math.inf:
-            return 0.0
-        if cal.method == "none":
-            return _sigmoid(logit)
-        return _sigmoid(cal.a * logit + cal.b)
+        return calibrate(logit, self.config.calibration)
 
     # -- raw scores -------------------------------------------------------------------------------
 
     def token_logits(self, windows: Sequence[Window]) -> list[np.ndarray]:
-        """Run the ONNX graph on windows of one padded batch; returns [len, 2] logits per window."""
+        """The backend's [len, 2] logits of every window of one batch."""
         if not windows:
             return []
-        ids, mask = pad_windows(windows, self.config.special_tokens.pad_id)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._input_names:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        (logits,) = self.session.run(["token_logits"], feeds)
-        return [logits[row, : len(w)] for row, w in enumerate(windows)]
+        return self.backend.token_logits(windows)
 
     def turn_logits_many(
         self,
@@ -216,10 +171,12 @@ class Classifier:
         *,
         batch_size: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        max_padding_share: float = MAX_PADDING_SHARE,
     ) -> list[TurnLogits]:
         """Raw turn and flow logits of many conversations, batched by window length.
 
-        ``batch_size`` None = ``default_batch_size`` (exact for the model's precision).
+        ``batch_size`` None = ``default_batch_size`` (exact for the backend); ``max_padding_share``: see
+        ``length_batches`` (1.0 lets every batch be padded to its longest window).
         """
         batch_size = batch_size or self.default_batch_size
         per_conv = self.encoder.encode_many(convs)
@@ -232,11 +189,11 @@ class Classifier:
                 if cached is None:
                     items.append((ci, window))
                 else:
-                    _record_spans(window, cached, turns[ci])
-        for batch in _length_batches(items, batch_size, max_batch_tokens):
+                    record_spans(window, cached, turns[ci])
+        for batch in length_batches(items, batch_size, max_batch_tokens, max_padding_share):
             for (ci, window), logits in zip(batch, self.token_logits([w for _, w in batch]), strict=True):
-                values = _span_logits(window, logits)
-                _record_spans(window, values, turns[ci])
+                values = span_logits(window, logits)
+                record_spans(window, values, turns[ci])
                 if cache is not None:
                     cache.put(window, values)
         return [aggregate_turns(t) for t in turns]
@@ -282,7 +239,7 @@ class Classifier:
         return (above or judged[:1])[:MAX_EVIDENCE]
 
 
-def _span_logits(window: Window, logits: np.ndarray) -> tuple[float, ...]:
+def span_logits(window: Window, logits: np.ndarray) -> tuple[float, ...]:
     """The logit of every owned span of ``window``: its tokens' mean on the span role's channel."""
     # Prefix sums make each span mean O(1), whatever the span length.
     cumsum = np.concatenate([np.zeros((1, logits.shape[1]), dtype=np.float64), np.cumsum(logits, axis=0)])
@@ -294,25 +251,26 @@ def _span_logits(window: Window, logits: np.ndarray) -> tuple[float, ...]:
     return tuple(values)
 
 
-def _record_spans(window: Window, values: tuple[float, ...], out: dict[int, tuple[str, float]]) -> None:
+def record_spans(window: Window, values: tuple[float, ...], out: dict[int, tuple[str, float]]) -> None:
+    """Store ``span_logits(window, ...)`` as ``out[turn] = (role, logit)``."""
     for span, value in zip(window.spans, values, strict=True):
         out[span.turn] = (span.role, value)
 
 
-def _score_spans(window: Window, logits: np.ndarray, out: dict[int, tuple[str, float]]) -> None:
-    _record_spans(window, _span_logits(window, logits), out)
-
-
-def _length_batches(
-    items: list[tuple[int, Window]], batch_size: int, max_batch_tokens: int
+def length_batches(
+    items: list[tuple[int, Window]],
+    batch_size: int,
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    max_padding_share: float = MAX_PADDING_SHARE,
 ) -> Iterable[list[tuple[int, Window]]]:
-    """Windows sorted by length, cut into batches bounded in count, in padded tokens and in padding share."""
+    """``(owner, window)`` items sorted by window length, cut into batches bounded in count, in padded
+    tokens and in padding share (no window padded by more than ``max_padding_share`` of its batch width)."""
     ordered = sorted(items, key=lambda item: len(item[1]), reverse=True)
     batch: list[tuple[int, Window]] = []
     width = 0
     for item in ordered:
         new_width = max(width, len(item[1]))
-        too_short = new_width - len(item[1]) > MAX_PADDING_SHARE * new_width
+        too_short = new_width - len(item[1]) > max_padding_share * new_width
         full = len(batch) >= batch_size or new_width * (len(batch) + 1) > max_batch_tokens
         if batch and (full or too_short):
             yield batch

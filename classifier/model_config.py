@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from tokenizers import Tokenizer
 
 from classifier.render import RenderConfig
 from classifier.schema import LABELS
@@ -26,6 +27,23 @@ class SpecialTokens(BaseModel):
     cls_id: int = Field(ge=0)
     sep_id: int = Field(ge=0)
     pad_id: int = Field(ge=0)
+
+
+# (cls, sep, pad) names of the vocabularies the base models use: WordPiece (BERT, MiniLM) and
+# SentencePiece (XLM-R, multilingual-e5).
+SPECIAL_TOKEN_NAMES = (("[CLS]", "[SEP]", "[PAD]"), ("<s>", "</s>", "<pad>"))
+
+
+def special_tokens_of(tokenizer: Tokenizer) -> SpecialTokens:
+    """The [CLS]/[SEP]/[PAD] ids (or <s>/</s>/<pad>) of a base model's tokenizer."""
+    for names in SPECIAL_TOKEN_NAMES:
+        ids = [tokenizer.token_to_id(name) for name in names]
+        if all(i is not None for i in ids):
+            return SpecialTokens(cls_id=ids[0], sep_id=ids[1], pad_id=ids[2])
+    expected = " or ".join("/".join(names) for names in SPECIAL_TOKEN_NAMES)
+    raise ValueError(
+        f"the tokenizer has none of the special token sets {expected}; a BERT or XLM-R vocabulary is needed"
+    )
 
 
 class Calibration(BaseModel):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tokenizers import Tokenizer
 
-from classifier.schema import Conversation
+from classifier.schema import SCORED_ROLES, Conversation
 
 RENDERING_VERSION = "r1"
 
@@ -30,7 +30,6 @@ ROLE_MARKERS: dict[str, str] = {
     "agent": "Agent:",
     "system": "Business:",
 }
-SCORED_ROLES = ("user", "assistant")
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
@@ -160,7 +159,7 @@ class ConversationEncoder:
                 start = len(tokens)
                 tokens.extend(ids)
                 role = conv.turns[idx].role
-                if role in ("user", "assistant"):
+                if role in SCORED_ROLES:
                     spans.append(TurnSpan(turn=idx, role=role, start=start, end=len(tokens)))
                 pos += 1
                 first = False

@@ -25,6 +25,9 @@ SCHEMA_VERSION = "1"
 
 Role = Literal["user", "assistant", "agent", "system"]
 ROLES: tuple[str, ...] = get_args(Role)
+# The roles whose turns the model scores (a human agent's or the configuration's never are).
+ScoredRole = Literal["user", "assistant"]
+SCORED_ROLES: tuple[str, ...] = get_args(ScoredRole)
 
 Label = Literal["business_support", "general_assistance"]
 LABELS: tuple[str, ...] = get_args(Label)

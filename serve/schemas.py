@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from classifier.inference import Prediction
+from classifier.schema import ROLES, Label, Role, ScoredRole
 
 EXAMPLE_CONVERSATION: dict[str, Any] = {
     "id": "conv-0001",
@@ -41,7 +42,7 @@ EXAMPLE_GENERAL: dict[str, Any] = {
 class TurnIn(BaseModel):
     """One message. ``text`` must not be blank."""
 
-    role: Literal["user", "assistant", "agent", "system"] = Field(
+    role: Role = Field(
         description="user (customer), assistant (the bot), agent (human after handover), system (bot config)"
     )
     text: str = Field(min_length=1, description="the message text (never logged)")
@@ -55,9 +56,7 @@ class ConversationIn(BaseModel):
 
     id: str = Field(min_length=1, description="your id of the conversation, returned as is")
     turns: list[TurnIn] = Field(min_length=1)
-    label: Literal["business_support", "general_assistance"] | None = Field(
-        default=None, description="ignored"
-    )
+    label: Label | None = Field(default=None, description="ignored")
     lang: str | None = Field(default=None, description="BCP-47 language tag")
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form, ignored by the model")
 
@@ -85,7 +84,7 @@ class ReloadRequest(BaseModel):
 
 class EvidenceOut(BaseModel):
     turn: int = Field(description="0-based index of the turn in the request")
-    role: Literal["user", "assistant"]
+    role: ScoredRole
     score: float = Field(description="calibrated score of this turn")
 
 
@@ -93,7 +92,7 @@ class Classification(BaseModel):
     """The decision about one conversation."""
 
     id: str
-    label: Literal["business_support", "general_assistance"]
+    label: Label
     score: float = Field(description="calibrated probability of general_assistance")
     threshold: float = Field(description="label = general_assistance iff score >= threshold")
     model: str = Field(description="id of the model that decided")
@@ -131,8 +130,7 @@ class ErrorResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "detail": "request (id conv-9): turns[1].role 'bot' is not one of user, assistant, "
-                    "agent, system",
+                    "detail": f"request (id conv-9): turns[1].role 'bot' is not one of {', '.join(ROLES)}",
                     "code": "invalid_conversation",
                     "request_id": "5f0c9a3e2b7d4c1e",
                 }

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from classifier.inference import Classifier, Prediction
-from classifier.model_config import METRICS_FILE, PROVENANCE_FILE, ModelConfig
+from classifier.model_config import PROVENANCE_FILE, ModelConfig
+from classifier.model_metrics import MetricsSummary
 from classifier.model_path import resolve_model_dir
 from classifier.schema import Conversation, Turn
 from classifier.window_cache import WindowCache
@@ -42,18 +43,6 @@ WARMUP_CONVERSATIONS = (
     ),
     Conversation(id="warmup-1", turns=[Turn(role="user", text="can you write me a poem about the sea")]),
 )
-METRIC_KEYS = (
-    "n",
-    "accuracy",
-    "macro_f1",
-    "general_precision",
-    "general_recall",
-    "general_f1",
-    "roc_auc",
-    "pr_auc",
-    "ece",
-)
-
 State = Literal["loading", "ready", "failed", "stopping"]
 
 
@@ -61,7 +50,7 @@ State = Literal["loading", "ready", "failed", "stopping"]
 class LoadedModel:
     classifier: Classifier
     model_dir: Path
-    metrics: dict[str, Any] | None
+    metrics: MetricsSummary | None
     provenance: dict[str, Any] | None
     loaded_at: datetime
 
@@ -93,7 +82,7 @@ def load_model(model_dir: Path, threads: int | None, cache_windows: int = 0) -> 
     return LoadedModel(
         classifier=classifier,
         model_dir=model_dir,
-        metrics=_read_json(model_dir / METRICS_FILE),
+        metrics=MetricsSummary.load(model_dir),
         provenance=_read_json(model_dir / PROVENANCE_FILE),
         loaded_at=datetime.now(UTC),
     )
@@ -106,19 +95,9 @@ def check_model_dir(given: Path | str | None) -> Path:
     return model_dir
 
 
-def metrics_summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+def metrics_summary(metrics: MetricsSummary | None) -> dict[str, Any] | None:
     """Headline numbers of metrics.json: overall metrics per evaluated split."""
-    if metrics is None:
-        return None
-    summary: dict[str, Any] = {key: metrics[key] for key in ("precision", "threshold") if key in metrics}
-    splits = metrics.get("splits")
-    if isinstance(splits, dict):
-        summary["splits"] = {
-            name: {key: split["overall"].get(key) for key in METRIC_KEYS}
-            for name, split in splits.items()
-            if isinstance(split, dict) and isinstance(split.get("overall"), dict)
-        }
-    return summary
+    return None if metrics is None else metrics.to_dict()
 
 
 class ModelService:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -22,6 +23,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from classifier.calibration import calibrate_array
 from classifier.inference import TurnLogits
 from classifier.model_config import Calibration
 from classifier.schema import LABELS, POSITIVE_LABEL, Conversation
@@ -30,19 +32,6 @@ BREAKDOWNS: dict[str, str] = {"lang": "lang", "domain": "meta.domain", "category
                               "source": "meta.source"}  # fmt: skip
 MISSING = "(none)"
 DEFAULT_ECE_BINS = 10
-
-
-def calibrated_scores(logits: np.ndarray, calibration: Calibration | None) -> np.ndarray:
-    """sigmoid(a * logit + b); a flow with nothing to score (logit -inf) gets 0."""
-    logits = np.asarray(logits, dtype=np.float64)
-    z = (
-        logits
-        if calibration is None or calibration.method == "none"
-        else calibration.a * logits + calibration.b
-    )
-    with np.errstate(over="ignore", invalid="ignore"):
-        scores = 1.0 / (1.0 + np.exp(-z))
-    return np.where(np.isneginf(logits), 0.0, scores)
 
 
 def expected_calibration_error(
@@ -63,7 +52,7 @@ def expected_calibration_error(
 
 
 def binary_metrics(
-    y_true: Sequence[int], scores: Sequence[float], threshold: float, *, ece_bins: int = DEFAULT_ECE_BINS
+    y_true: ArrayLike, scores: ArrayLike, threshold: float, *, ece_bins: int = DEFAULT_ECE_BINS
 ) -> dict[str, Any]:
     """Accuracy, macro-F1, P/R/F1 of general_assistance, ROC-AUC, PR-AUC, ECE, confusion matrix."""
     y = np.asarray(y_true, dtype=int)
@@ -130,13 +119,13 @@ def evaluate_flows(
     convs_l = [convs[i] for i in keep]
     logits = np.array([raw[i].flow_logit for i in keep], dtype=np.float64)
     y = np.array([int(c.label == POSITIVE_LABEL) for c in convs_l], dtype=int)
-    scores = calibrated_scores(logits, calibration)
+    scores = calibrate_array(logits, calibration)
     out: dict[str, Any] = {
         "flows": len(convs),
         "unlabelled": len(convs) - len(keep),
         "threshold": threshold,
         "overall": binary_metrics(y, scores, threshold, ece_bins=ece_bins),
-        "ece_uncalibrated": expected_calibration_error(y, calibrated_scores(logits, None), ece_bins),
+        "ece_uncalibrated": expected_calibration_error(y, calibrate_array(logits, None), ece_bins),
         "evidence": evidence_accuracy(convs_l, [raw[i] for i in keep]),
     }
     for name, field in breakdowns.items():

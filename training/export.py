@@ -23,15 +23,16 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from classifier.inference import pad_windows
+from classifier.backend import TOKEN_LOGITS, OnnxBackend, onnx_session, pad_windows
 from classifier.render import Window
 from training.model import TurnScorer
+from training.torch_backend import TorchBackend
 
 log = logging.getLogger(__name__)
 
 Exporter = Literal["legacy", "dynamo"]
 INPUT_NAMES = ("input_ids", "attention_mask")
-OUTPUT_NAME = "token_logits"
+OUTPUT_NAME = TOKEN_LOGITS
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
 
@@ -262,26 +263,6 @@ def store_weights_fp16(fp32_path: str | Path, out_path: str | Path, *, min_eleme
     return out_path
 
 
-def onnx_session(path: str | Path, *, threads: int = 1) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-def onnx_token_logits(session: ort.InferenceSession, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    (logits,) = session.run([OUTPUT_NAME], {"input_ids": ids, "attention_mask": mask})
-    return logits
-
-
-def torch_token_logits(model: TurnScorer, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    model = model.eval()
-    with torch.no_grad():
-        return model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-
-
 def batches_of(windows: Sequence[Window], batch_size: int) -> list[list[Window]]:
     """Consecutive batches of windows sorted by length (as served), so padding stays realistic."""
     ordered = sorted(windows, key=len)
@@ -299,15 +280,15 @@ def parity(
     """Max |onnx - torch| token logit over the real (unpadded) positions of ``windows``."""
     if not windows:
         raise ValueError("parity needs at least one window")
+    torch_backend = TorchBackend(model, pad_id=pad_id)
+    onnx_backend = OnnxBackend(session, pad_id=pad_id)
     worst = 0.0
     for batch in batches_of(windows, batch_size):
-        ids, mask = pad_windows(batch, pad_id)
-        expected = torch_token_logits(model, ids, mask)
-        got = onnx_token_logits(session, ids, mask)
-        if got.shape != expected.shape:
-            raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
-        real = mask.astype(bool)
-        worst = max(worst, float(np.abs(got - expected)[real].max()))
+        pairs = zip(onnx_backend.token_logits(batch), torch_backend.token_logits(batch), strict=True)
+        for got, expected in pairs:
+            if got.shape != expected.shape:
+                raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
+            worst = max(worst, float(np.abs(got - expected).max()))
     return worst
 
 
@@ -320,7 +301,7 @@ def check_parity(
     tolerance: float = PARITY_TOLERANCE,
 ) -> float:
     """``parity`` of an fp32 graph, raising ExportError above ``tolerance``."""
-    diff = parity(model, onnx_session(onnx_path), windows, pad_id=pad_id)
+    diff = parity(model, onnx_session(onnx_path, threads=1), windows, pad_id=pad_id)
     if not diff < tolerance:
         raise ExportError(
             f"{onnx_path}: ONNX token logits differ from torch by {diff:.3g} (tolerance {tolerance:g}); "
@@ -338,13 +319,14 @@ def time_session(
     repeats: int = 1,
 ) -> float:
     """Seconds to score ``windows`` ``repeats`` times (best of the repeats)."""
+    backend = OnnxBackend(session, pad_id=pad_id)
     batches = [pad_windows(b, pad_id) for b in batches_of(windows, batch_size)]
-    onnx_token_logits(session, *batches[0])  # warm-up: first run allocates
+    backend.padded_logits(*batches[0])  # warm-up: first run allocates
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         for ids, mask in batches:
-            onnx_token_logits(session, ids, mask)
+            backend.padded_logits(ids, mask)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -385,7 +367,8 @@ def export_checked(
             log.warning("ONNX exporter %s rejected: %s", exporter, exc)
             candidate.unlink(missing_ok=True)
             continue
-        seconds = time_session(onnx_session(candidate), list(windows)[:timing_windows], pad_id=pad_id)
+        session = onnx_session(candidate, threads=1)
+        seconds = time_session(session, list(windows)[:timing_windows], pad_id=pad_id)
         report[exporter] = {"ok": True, "parity_max_abs_diff": diff, "seconds": seconds}
         passed.append(ExportResult(candidate, exporter, diff, seconds))
     if not passed:

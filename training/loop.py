@@ -21,7 +21,6 @@ import torch
 from torch.nn import functional as F
 from transformers import get_linear_schedule_with_warmup
 
-from classifier.inference import TurnLogits, aggregate_turns
 from training.config import OptimConfig
 from training.model import BOT_CHANNEL, TurnScorer, span_logits
 
@@ -114,23 +113,6 @@ def length_grouped_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def eval_batches(examples: Sequence[Example], batch_size: int) -> list[list[int]]:
-    order = sorted(range(len(examples)), key=lambda i: -examples[i].max_len)
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    windows = 0
-    for i in order:
-        n = len(examples[i].windows)
-        if batch and windows + n > batch_size:
-            batches.append(batch)
-            batch, windows = [], 0
-        batch.append(i)
-        windows += n
-    if batch:
-        batches.append(batch)
-    return batches
-
-
 @dataclass(frozen=True)
 class Batch:
     input_ids: torch.Tensor  # [W, T]
@@ -154,7 +136,13 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
     for row, w in enumerate(windows):
         ids[row, : len(w)] = torch.tensor(w, dtype=torch.long)
         mask[row, : len(w)] = 1
-    sw, st, en, ch, tg, ex, tu = [], [], [], [], [], [], []
+    sw: list[int] = []
+    st: list[int] = []
+    en: list[int] = []
+    ch: list[int] = []
+    tg: list[float] = []
+    ex: list[int] = []
+    tu: list[int] = []
     offset = 0
     for k, e in enumerate(examples):
         sw.extend(offset + w for w in e.span_window)
@@ -284,21 +272,3 @@ def fit(
     return FitResult(
         steps=step, seconds=time.perf_counter() - start, losses=losses, windows_seen=windows_seen
     )
-
-
-def predict_turn_logits(
-    model: TurnScorer, examples: Sequence[Example], *, pad_id: int, batch_size: int
-) -> list[TurnLogits]:
-    """Raw turn and flow logits per conversation with the torch model (same aggregation as inference)."""
-    model.eval()
-    turns: list[dict[int, tuple[str, float]]] = [{} for _ in examples]
-    with torch.no_grad():
-        for indices in eval_batches(examples, batch_size):
-            batch = collate([examples[i] for i in indices], pad_id)
-            logits = batch_span_logits(model, batch).tolist()
-            owners = batch.span_example.tolist()
-            channels = batch.span_channel.tolist()
-            for logit, owner, channel, turn in zip(logits, owners, channels, batch.span_turn, strict=True):
-                role = "assistant" if channel == BOT_CHANNEL else "user"
-                turns[indices[owner]][turn] = (role, logit)
-    return [aggregate_turns(t) for t in turns]

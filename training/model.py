@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
 BOT_CHANNEL = 0
 REQUEST_CHANNEL = 1
@@ -38,9 +38,9 @@ class TurnHead(nn.Module):
 
 
 class TurnScorer(nn.Module):
-    def __init__(self, encoder: nn.Module, *, dropout: float | None = None) -> None:
+    def __init__(self, encoder: PreTrainedModel, *, dropout: float | None = None) -> None:
         super().__init__()
-        self.encoder = encoder
+        self.encoder: PreTrainedModel = encoder
         config = encoder.config
         if dropout is None:
             dropout = float(getattr(config, "hidden_dropout_prob", 0.1))

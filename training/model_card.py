@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from classifier.model_config import ModelConfig
+from classifier.model_metrics import BinaryMetrics, ModelMetrics, SplitMetrics
 from training.config import TrainConfig
 
 BREAKDOWN_KEYS = ("lang", "domain", "category", "source")
@@ -14,35 +15,37 @@ def _f(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _split_table(splits: dict[str, Any]) -> list[str]:
+def _split_table(splits: dict[str, SplitMetrics]) -> list[str]:
     lines = [
         "| split | flows | general | accuracy | macro-F1 | P (general) | R (general) | ROC-AUC | PR-AUC "
         "| ECE | evidence acc. |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, m in splits.items():
-        o = m["overall"]
+        o = m.overall
         lines.append(
-            f"| {name} | {o['n']} | {o['positives']} | {_f(o['accuracy'])} | {_f(o['macro_f1'])} | "
-            f"{_f(o['general_precision'])} | {_f(o['general_recall'])} | {_f(o['roc_auc'])} | "
-            f"{_f(o['pr_auc'])} | {_f(o['ece'])} | {_f(m['evidence']['accuracy'])} |"
+            f"| {name} | {o.n} | {o.positives} | {_f(o.accuracy)} | {_f(o.macro_f1)} | "
+            f"{_f(o.general_precision)} | {_f(o.general_recall)} | {_f(o.roc_auc)} | "
+            f"{_f(o.pr_auc)} | {_f(o.ece)} | {_f(m.evidence.accuracy)} |"
         )
     return lines
 
 
-def _baseline_table(baselines: dict[str, Any], model_splits: dict[str, Any]) -> list[str]:
+def _baseline_table(
+    baselines: dict[str, dict[str, BinaryMetrics]], model_splits: dict[str, SplitMetrics]
+) -> list[str]:
     lines = ["| split | model macro-F1 | " + " | ".join(f"{b} macro-F1" for b in baselines) + " |"]
     lines.append("|---|---:|" + "---:|" * len(baselines))
     names = sorted({s for b in baselines.values() for s in b}, key=list(model_splits).index)
     for split in names:
-        cells = [_f(baselines[b].get(split, {}).get("macro_f1")) for b in baselines]
-        model_f1 = _f(model_splits[split]["overall"]["macro_f1"])
+        cells = [_f(m.macro_f1 if (m := baselines[b].get(split)) else None) for b in baselines]
+        model_f1 = _f(model_splits[split].overall.macro_f1)
         lines.append(f"| {split} | {model_f1} | " + " | ".join(cells) + " |")
     return lines
 
 
-def _breakdown(split: str, metrics: dict[str, Any], key: str) -> list[str]:
-    groups = metrics.get(f"by_{key}")
+def _breakdown(split: str, metrics: SplitMetrics, key: str) -> list[str]:
+    groups = getattr(metrics, f"by_{key}")
     if not groups:
         return []
     lines = [
@@ -53,19 +56,19 @@ def _breakdown(split: str, metrics: dict[str, Any], key: str) -> list[str]:
     ]
     for value, g in groups.items():
         lines.append(
-            f"| {value} | {g['n']} | {_f(g['accuracy'])} | {_f(g['macro_f1'])} | {_f(g['general_recall'])} |"
+            f"| {value} | {g.n} | {_f(g.accuracy)} | {_f(g.macro_f1)} | {_f(g.general_recall)} |"
         )
     return [*lines, ""]
 
 
 def render_model_card(
-    model: ModelConfig, metrics: dict[str, Any], provenance: dict[str, Any], config: TrainConfig
+    model: ModelConfig, metrics: ModelMetrics, provenance: dict[str, Any], config: TrainConfig
 ) -> str:
-    splits = metrics["splits"]
+    splits = metrics.splits
     test = next((s for s in config.data.test_splits if s in splits), config.data.validation_splits[0])
-    export = metrics["export"]
-    cal = metrics["calibration"]
-    training = metrics["training"]
+    export = metrics.export
+    cal = metrics.calibration
+    training = metrics.training
     lines = [
         f"# {model.model_id}",
         "",
@@ -79,13 +82,13 @@ def render_model_card(
         f"- Rendering {model.render.version}: windows of {model.render.max_tokens} tokens, turns capped at "
         f"{model.render.max_turn_tokens}.",
         f"- Flow score: max over bot-turn logits (else user-request logits), Platt-calibrated "
-        f"(a={cal['a']:.4f}, b={cal['b']:.4f}); threshold {model.threshold:.4f} "
-        f"({metrics['threshold_policy'].get('policy')}, "
+        f"(a={cal.a:.4f}, b={cal.b:.4f}); threshold {model.threshold:.4f} "
+        f"({metrics.threshold_policy.policy}, "
         f"target precision {config.threshold.target_precision}).",
-        f"- Precision shipped: **{model.precision}** — {export['precision_reason']}. "
-        f"ONNX exporter: {export['exporter']} (max |ONNX-torch| logit {export['parity_max_abs_diff']:.2e}).",
-        f"- Calibration (validation ECE): {_f(cal['validation_ece_before'])} before, "
-        f"{_f(cal['validation_ece_after'])} after.",
+        f"- Precision shipped: **{model.precision}** — {export.precision_reason}. "
+        f"ONNX exporter: {export.exporter} (max |ONNX-torch| logit {export.parity_max_abs_diff:.2e}).",
+        f"- Calibration (validation ECE): {_f(cal.validation_ece_before)} before, "
+        f"{_f(cal.validation_ece_after)} after.",
         "",
         "## Training data",
         f"Only files listed in `{provenance['data_manifest']['path']}` with a matching sha256 and "
@@ -94,9 +97,9 @@ def render_model_card(
         "",
         *[f"- `{f['path']}` ({f['split']}, sha256 `{f['sha256'][:12]}…`)" for f in provenance["data_files"]],
         "",
-        f"{training['train_conversations']} training conversations ({training['train_windows']} windows) of "
-        f"{training['train_conversations_available']} available; {training['steps']} steps in "
-        f"{training['seconds']:.0f} s ({training['steps_per_second']:.2f} steps/s), seed {config.seed}.",
+        f"{training.train_conversations} training conversations ({training.train_windows} windows) of "
+        f"{training.train_conversations_available} available; {training.steps} steps in "
+        f"{training.seconds:.0f} s ({training.steps_per_second:.2f} steps/s), seed {config.seed}.",
         "",
         "## Results",
         "Scores of the shipped ONNX model. The threshold and calibration were fitted on validation, so "
@@ -107,7 +110,7 @@ def render_model_card(
         "",
         "## Baselines (threshold 0.5)",
         "",
-        *(_baseline_table(metrics["baselines"], splits) if metrics["baselines"] else ["(not run)"]),
+        *(_baseline_table(metrics.baselines, splits) if metrics.baselines else ["(not run)"]),
         "",
         "## Breakdowns",
         "",

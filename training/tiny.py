@@ -17,7 +17,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import BertConfig
 
-from classifier.model_config import TOKENIZER_FILE, BaseModelInfo, SpecialTokens
+from classifier.model_config import TOKENIZER_FILE, BaseModelInfo, special_tokens_of
 from classifier.render import ROLE_MARKERS, RenderConfig, render_turn
 from classifier.schema import Conversation, Turn
 from training.model import TurnScorer
@@ -25,7 +25,7 @@ from training.model import TurnScorer
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # ids 0..4 in this order
 TINY_VOCAB_SIZE = 1500
 TINY_NAME = "tiny"
-TINY_ENCODER = {
+TINY_ENCODER: dict[str, Any] = {
     "hidden_size": 32,
     "num_hidden_layers": 2,
     "num_attention_heads": 2,
@@ -86,21 +86,6 @@ def train_tokenizer(texts: Sequence[str], *, vocab_size: int = TINY_VOCAB_SIZE) 
     )
     tokenizer.add_special_tokens(list(SPECIAL_TOKENS))
     return tokenizer
-
-
-# (cls, sep, pad) names of the vocabularies the base models use: WordPiece (BERT, MiniLM) and
-# SentencePiece (XLM-R, multilingual-e5).
-SPECIAL_TOKEN_NAMES = (("[CLS]", "[SEP]", "[PAD]"), ("<s>", "</s>", "<pad>"))
-
-
-def special_tokens_of(tokenizer: Tokenizer) -> SpecialTokens:
-    for names in SPECIAL_TOKEN_NAMES:
-        ids = [tokenizer.token_to_id(name) for name in names]
-        if all(i is not None for i in ids):
-            return SpecialTokens(cls_id=ids[0], sep_id=ids[1], pad_id=ids[2])
-    expected = " or ".join("/".join(names) for names in SPECIAL_TOKEN_NAMES)
-    raise ValueError(f"the tokenizer has none of the special token sets {expected}; a BERT or XLM-R "
-                     "vocabulary is needed")
 
 
 def conversations_from_texts(texts: Sequence[str]) -> list[Conversation]:
@@ -182,7 +167,7 @@ FIXTURE_PRECISION = "int8"
 
 def jsonl_turn_texts(path: str | Path) -> list[str]:
     """Every turn text of a schema-v1 JSONL file, in file order."""
-    texts = []
+    texts: list[str] = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = json.loads(line)

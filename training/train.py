@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from classifier.calibration import calibrate_array
 from classifier.inference import Classifier
 from classifier.manifest import ManifestEntry, gate_splits, manifest_digest
 from classifier.model_config import (
@@ -35,13 +36,16 @@ from classifier.model_config import (
     TOKENIZER_FILE,
     BaseModelInfo,
     Calibration,
+    SpecialTokens,
+    special_tokens_of,
 )
+from classifier.model_metrics import ModelMetrics
 from classifier.render import ConversationEncoder
 from classifier.schema import POSITIVE_LABEL, Conversation
 from training.calibration import choose_threshold, fit_platt
 from training.config import TrainConfig
 from training.data import check_disjoint, encode_dataset, load_conversations
-from training.evaluate import binary_metrics, calibrated_scores, evaluate_flows, summary_line
+from training.evaluate import binary_metrics, evaluate_flows, summary_line
 from training.loop import (
     Example,
     FitResult,
@@ -51,8 +55,7 @@ from training.loop import (
     subsample,
 )
 from training.model import TurnScorer
-from training.package import Int8Rule, write_model_folder
-from training.tiny import special_tokens_of
+from training.package import DecisionAgreementRule, FolderResult, write_model_folder
 
 log = logging.getLogger(__name__)
 REALDEV_SPLIT_PREFIX = "realdev/"
@@ -164,13 +167,46 @@ def run_training(config: TrainConfig) -> TrainResult:
 
 def _run(config: TrainConfig) -> TrainResult:
     watch = Stopwatch()
+    prepared = prepare(config)
+    watch.lap("data")
+    model, fitted = fit_scorer(config, prepared)
+    watch.lap("train")
+    packaged = package(config, prepared, model)
+    watch.lap("export")
+    splits, scored = evaluate_splits(config, prepared, packaged)
+    watch.lap("evaluate")
+    baselines = run_baselines(config, prepared.base_dir, prepared.convs, prepared.realdev)
+    watch.lap("baselines")
+    return write_run(config, prepared, packaged, fitted, splits, scored, baselines, watch)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The gated, encoded data of a run and what it was read with."""
+
+    started: datetime
+    git: dict[str, Any]
+    base_dir: Path
+    tokenizer: Tokenizer
+    special: SpecialTokens
+    convs: dict[str, list[Conversation]]
+    entries: dict[str, list[ManifestEntry]]
+    realdev: dict[str, list[Conversation]]
+    train_all: list[Example]
+    train_examples: list[Example]
+
+    def validation(self, config: TrainConfig) -> list[Conversation]:
+        return [c for s in config.data.validation_splits for c in self.convs[s]]
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Base tokenizer, every split through the provenance gate, the training windows (subsampled)."""
     started = datetime.now(UTC)
     git = git_state()
     base_dir = config.base_model.locate()
     tokenizer = Tokenizer.from_file(str(base_dir / TOKENIZER_FILE))
     special = special_tokens_of(tokenizer)
     encoder = ConversationEncoder(tokenizer, config.render, special.cls_id, special.sep_id)
-
     convs, entries = load_splits(config)
     realdev = load_realdev(config.data.realdev_dir, config.data.realdev_max_flows, config.seed)
     encoded: dict[str, list[Example]] = {}
@@ -185,18 +221,37 @@ def _run(config: TrainConfig) -> TrainResult:
         encoded[split] = examples_from_dataset(ds)
     train_all = [e for s in config.data.train_splits for e in encoded[s]]
     train_examples = subsample(train_all, config.optim.max_train_windows, config.seed)
-    val_split = config.data.validation_splits
-    val_convs = [c for s in val_split for c in convs[s]]
-    watch.lap("data")
+    return Prepared(started, git, base_dir, tokenizer, special, convs, entries, realdev, train_all,
+                    train_examples)  # fmt: skip
 
+
+def fit_scorer(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, FitResult]:
+    """The pretrained encoder with a fresh head, fine-tuned on the training windows."""
     torch.manual_seed(config.seed)
-    model = TurnScorer.from_pretrained(base_dir, dropout=config.optim.dropout)
+    model = TurnScorer.from_pretrained(prepared.base_dir, dropout=config.optim.dropout)
     on_step, progress = _progress_callback(config, total_hint=1)
     with progress:
-        fitted = fit(model, train_examples, config.optim, pad_id=special.pad_id, seed=config.seed,
-                     on_step=on_step)  # fmt: skip
-    watch.lap("train")
+        fitted = fit(model, prepared.train_examples, config.optim, pad_id=prepared.special.pad_id,
+                     seed=config.seed, on_step=on_step)  # fmt: skip
+    return model, fitted
 
+
+@dataclass(frozen=True)
+class Packaged:
+    """The model folder being assembled in ``staging`` and the decision fitted on validation."""
+
+    staging: Path
+    folder: FolderResult
+    calibration: Calibration
+    calibration_note: str | None
+    threshold: float
+    threshold_info: dict[str, Any]
+
+
+def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packaged:
+    """Calibration and threshold fitted on the fp32 graph's validation logits, the measured precision,
+    the model folder in its staging place; the torch scorer and fp32 graph kept in ``checkpoint_dir``."""
+    val_convs = prepared.validation(config)
     y_val = _labels(val_convs)
     decision: dict[str, Any] = {}
 
@@ -208,7 +263,7 @@ def _run(config: TrainConfig) -> TrainResult:
             calibration, note = Calibration(method="none"), None
         threshold, info = choose_threshold(
             y_val,
-            calibrated_scores(val_logits, calibration),
+            calibrate_array(val_logits, calibration),
             target_precision=config.threshold.target_precision,
             fallback=config.threshold.fallback,
         )
@@ -223,9 +278,9 @@ def _run(config: TrainConfig) -> TrainResult:
     folder = write_model_folder(
         staging,
         model=model,
-        tokenizer=tokenizer,
+        tokenizer=prepared.tokenizer,
         render=config.render,
-        special_tokens=special,
+        special_tokens=prepared.special,
         base_model=BaseModelInfo(
             name=config.base_model.name,
             package=config.base_model.distribution if config.base_model.path is None else None,
@@ -237,7 +292,7 @@ def _run(config: TrainConfig) -> TrainResult:
         decide=decide,
         precision=config.quantization.precision,
         threads=config.threads,
-        rule=Int8Rule(
+        rule=DecisionAgreementRule(
             min_label_agreement=config.quantization.min_label_agreement,
             max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
         ),
@@ -249,13 +304,20 @@ def _run(config: TrainConfig) -> TrainResult:
         shutil.rmtree(kept, ignore_errors=True)
         keep.replace(kept)
         log.info("kept the torch scorer and the fp32 graph in %s", kept)
-    calibration, threshold, threshold_info = decision["calibration"], decision["threshold"], decision["info"]
-    watch.lap("export")
+    return Packaged(staging, folder, decision["calibration"], decision["note"], decision["threshold"],
+                    decision["info"])  # fmt: skip
 
-    clf = Classifier.load(staging, threads=config.threads)
+
+def evaluate_splits(
+    config: TrainConfig, prepared: Prepared, packaged: Packaged
+) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Metrics of the shipped model folder on every split and realdev set (training splits sampled), and
+    each set's (labels, calibrated scores) for the plots."""
+    clf = Classifier.load(packaged.staging, threads=config.threads)
+    val_split = config.data.validation_splits
     splits_metrics: dict[str, Any] = {}
     scored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    eval_sets = {**convs, **realdev}
+    eval_sets = {**prepared.convs, **prepared.realdev}
     cap = config.eval_max_train_flows
     for split in config.data.train_splits:
         if cap is not None and len(eval_sets[split]) > cap:
@@ -264,54 +326,69 @@ def _run(config: TrainConfig) -> TrainResult:
             ]
     for split, split_convs in eval_sets.items():
         if split in val_split and len(val_split) == 1:
-            raw = folder.shipped_raw  # already scored by the shipped graph during the int8 check
+            raw = packaged.folder.shipped_raw  # already scored by the shipped graph during the int8 check
         else:
             raw = clf.turn_logits_many(split_convs)  # the model's exact batch size, as scoring uses
         splits_metrics[split] = evaluate_flows(
-            split_convs, raw, calibration, threshold, ece_bins=config.calibration.ece_bins
+            split_convs, raw, packaged.calibration, packaged.threshold, ece_bins=config.calibration.ece_bins
         )
         scored[split] = (
             _labels(split_convs),
-            calibrated_scores(np.array([r.flow_logit for r in raw]), calibration),
+            calibrate_array(np.array([r.flow_logit for r in raw]), packaged.calibration),
         )
         log.info(summary_line(split, splits_metrics[split]))
-    watch.lap("evaluate")
+    return splits_metrics, scored
 
-    baselines = run_baselines(config, base_dir, convs, realdev)
-    watch.lap("baselines")
 
-    metrics = {
+def write_run(
+    config: TrainConfig,
+    prepared: Prepared,
+    packaged: Packaged,
+    fitted: FitResult,
+    splits_metrics: dict[str, Any],
+    scored: dict[str, tuple[np.ndarray, np.ndarray]],
+    baselines: dict[str, Any],
+    watch: Stopwatch,
+) -> TrainResult:
+    """Plots, metrics.json, provenance.json, the config copy and MODEL_CARD.md; then the staging folder
+    replaces ``output_dir``."""
+    staging, folder = packaged.staging, packaged.folder
+    val_split = config.data.validation_splits[0]
+    write_plots(staging, scored, config, packaged.threshold, packaged.threshold_info)
+    watch.lap("plots")
+    metrics = ModelMetrics.model_validate({
         "model_id": folder.config.model_id,
         "precision": folder.config.precision,
-        "threshold": threshold,
-        "threshold_policy": threshold_info,
+        "threshold": packaged.threshold,
+        "threshold_policy": packaged.threshold_info,
         "calibration": {
-            **calibration.model_dump(),
-            "note": decision["note"],
-            "validation_ece_before": splits_metrics[val_split[0]]["ece_uncalibrated"],
-            "validation_ece_after": splits_metrics[val_split[0]]["overall"]["ece"],
+            **packaged.calibration.model_dump(),
+            "note": packaged.calibration_note,
+            "validation_ece_before": splits_metrics[val_split]["ece_uncalibrated"],
+            "validation_ece_after": splits_metrics[val_split]["overall"]["ece"],
         },
         "splits": splits_metrics,
         "baselines": baselines,
         "export": folder.report,
-        "training": training_summary(fitted, train_examples, train_all, config),
+        "training": training_summary(fitted, prepared.train_examples, prepared.train_all, config),
         "timings_seconds": watch.stages,
-    }
-    write_plots(staging, scored, config, threshold, threshold_info)
-    watch.lap("plots")
-    metrics["timings_seconds"] = watch.stages
-    provenance = build_provenance(config, entries, started, folder.config.model_id, base_dir, git)
-    (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
+    })  # fmt: skip
+    metrics_dict = metrics.to_dict()
+    provenance = build_provenance(
+        config, prepared.entries, prepared.started, folder.config.model_id, prepared.base_dir, prepared.git
+    )
+    (staging / METRICS_FILE).write_text(json.dumps(metrics_dict, indent=2, default=_json_default) + "\n")
     (staging / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=_json_default) + "\n")
     config.save(staging)
     from training.model_card import render_model_card
 
     (staging / MODEL_CARD_FILE).write_text(render_model_card(folder.config, metrics, provenance, config))
+    out = Path(config.output_dir)
     if out.exists():
         shutil.rmtree(out)
     staging.replace(out)
     log.info("wrote %s (%s) in %.0f s", out, folder.config.model_id, sum(watch.stages.values()))
-    return TrainResult(model_dir=out, metrics=metrics, provenance=provenance)
+    return TrainResult(model_dir=out, metrics=metrics_dict, provenance=provenance)
 
 
 def training_summary(

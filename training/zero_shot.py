@@ -14,10 +14,10 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModel
 
-from classifier.model_config import TOKENIZER_FILE
+from classifier.calibration import sigmoid_array
+from classifier.model_config import TOKENIZER_FILE, special_tokens_of
 from classifier.render import render_text
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
-from training.tiny import special_tokens_of
 
 MAX_TOKENS = 256
 SCALE = 20.0  # cosine differences are small; this spreads scores over (0, 1) without changing the ranking
@@ -58,4 +58,4 @@ class ZeroShot:
     def scores(self, convs: Sequence[Conversation]) -> np.ndarray:
         emb = self.embed([render_text(c) for c in convs])
         diff = emb @ self.prototypes[POSITIVE_LABEL] - emb @ self.prototypes[NEGATIVE_LABEL]
-        return 1.0 / (1.0 + np.exp(-SCALE * diff))
+        return sigmoid_array(SCALE * diff)

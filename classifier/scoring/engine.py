@@ -19,13 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from classifier.inference import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_BATCH_TOKENS,
-    Classifier,
-    Prediction,
-    exact_batch_size,
-)
+from classifier.backend import DEFAULT_BATCH_SIZE, exact_batch_size
+from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
 from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from classifier.inference import _length_batches, aggregate_turns
+from classifier.inference import aggregate_turns, length_batches
 from classifier.render import Window
 
 
@@ -31,9 +31,9 @@ def test_no_scorable_turn_is_never_general() -> None:
     assert aggregate_turns({}).flow_logit == -math.inf
 
 
-def test_length_batches_respect_count_and_token_budget() -> None:
+def testlength_batches_respect_count_and_token_budget() -> None:
     items = [(i, Window(input_ids=tuple(range(n)), spans=())) for i, n in enumerate([5, 50, 10, 40, 46, 48])]
-    batches = list(_length_batches(items, batch_size=2, max_batch_tokens=100))
+    batches = list(length_batches(items, batch_size=2, max_batch_tokens=100))
     assert sorted(ci for b in batches for ci, _ in b) == list(range(6)), "every window batched once"
     for b in batches:
         assert len(b) <= 2
@@ -42,7 +42,7 @@ def test_length_batches_respect_count_and_token_budget() -> None:
     assert lengths == sorted(lengths, reverse=True)
 
 
-def test_length_batches_do_not_pad_a_window_by_more_than_a_tenth() -> None:
+def testlength_batches_do_not_pad_a_window_by_more_than_a_tenth() -> None:
     items = [(i, Window(input_ids=tuple(range(n)), spans=())) for i, n in enumerate([180, 70, 175, 64])]
-    batches = list(_length_batches(items, batch_size=16, max_batch_tokens=4096))
+    batches = list(length_batches(items, batch_size=16, max_batch_tokens=4096))
     assert [[len(w) for _, w in b] for b in batches] == [[180, 175], [70, 64]]

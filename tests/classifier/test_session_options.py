@@ -6,7 +6,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from classifier.inference import Classifier, session_options
+from classifier.backend import session_options
+from classifier.inference import Classifier
 
 SPINNING = "session.intra_op.allow_spinning"
 
@@ -26,7 +27,7 @@ def test_spinning_is_switched_off_only_on_request() -> None:
 def test_a_service_classifier_does_not_spin(tiny_model_dir: Path) -> None:
     from serve.service import load_model
 
-    assert (
-        spinning_entry(load_model(tiny_model_dir, threads=1).classifier.session.get_session_options()) == "0"
-    )
-    assert spinning_entry(Classifier.load(tiny_model_dir, threads=1).session.get_session_options()) is None
+    served = load_model(tiny_model_dir, threads=1).classifier.backend
+    assert spinning_entry(served.session.get_session_options()) == "0"
+    plain = Classifier.load(tiny_model_dir, threads=1).backend
+    assert spinning_entry(plain.session.get_session_options()) is None

@@ -3,6 +3,7 @@ sample archive exactly as the source tree does."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,12 +23,32 @@ def run(*argv: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, check=False)
 
 
+def tracked_copy(dest: Path) -> Path:
+    """The committed files of the source tree (links kept as links), so no build output or stray file of
+    the working tree can reach the wheel."""
+    listed = run("git", "ls-files", "-z")
+    assert listed.returncode == 0, listed.stderr
+    for name in filter(None, listed.stdout.split("\0")):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target, follow_symlinks=False)
+    return dest
+
+
 @pytest.mark.slow
 def test_a_wheel_in_a_fresh_venv_scores_the_sample_archive_like_the_source_tree(tmp_path, capsys):
     if not (DEFAULT_MODEL_DIR / "scopeguard.json").is_file():
         pytest.skip("no shipped model in models/default")
     built = run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, REPO
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        tmp_path,
+        tracked_copy(tmp_path / "src"),
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("scopeguard-*.whl")

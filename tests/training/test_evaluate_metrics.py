@@ -10,13 +10,13 @@ import sys
 import numpy as np
 import pytest
 
+from classifier.calibration import calibrate_array
 from classifier.inference import TurnLogits
 from classifier.model_config import Calibration
 from classifier.schema import Conversation
 from training.calibration import choose_threshold, fit_platt
 from training.evaluate import (
     binary_metrics,
-    calibrated_scores,
     evaluate_flows,
     evidence_accuracy,
     expected_calibration_error,
@@ -52,8 +52,8 @@ def test_platt_recovers_a_known_sigmoid_and_lowers_ece():
     cal, note = fit_platt(logits, y)
     assert note is None
     assert cal.a == pytest.approx(0.5, abs=0.08) and cal.b == pytest.approx(-1.0, abs=0.15)
-    before = expected_calibration_error(y, calibrated_scores(logits, None))
-    after = expected_calibration_error(y, calibrated_scores(logits, cal))
+    before = expected_calibration_error(y, calibrate_array(logits, None))
+    after = expected_calibration_error(y, calibrate_array(logits, cal))
     assert after < before / 2
 
 
@@ -120,7 +120,7 @@ def test_evaluate_flows_breaks_down_and_skips_unlabelled():
 
 
 def test_neg_inf_flow_logit_scores_zero():
-    assert calibrated_scores(np.array([-math.inf, 0.0]), Calibration(a=1.0, b=0.0)).tolist() == [0.0, 0.5]
+    assert calibrate_array(np.array([-math.inf, 0.0]), Calibration(a=1.0, b=0.0)).tolist() == [0.0, 0.5]
 
 
 def test_evaluate_module_does_not_import_torch():

@@ -9,29 +9,40 @@ import onnx
 import pytest
 import torch
 
+from classifier.backend import OnnxBackend, pad_windows
+from classifier.backend import onnx_session as core_onnx_session
 from classifier.inference import Classifier
-from classifier.model_config import ModelConfig
+from classifier.model_config import ModelConfig, special_tokens_of
 from classifier.render import ConversationEncoder, RenderConfig
 from training.export import (
     ExportError,
     check_parity,
     export_onnx,
-    onnx_session,
-    onnx_token_logits,
-    pad_windows,
     parity,
     quantize_int8,
     quantize_weights,
-    torch_token_logits,
 )
 from training.model import TurnScorer
 from training.tiny import (
     FALLBACK_TEXTS,
     conversations_from_texts,
-    special_tokens_of,
     tiny_encoder_config,
     train_tokenizer,
 )
+from training.torch_backend import TorchBackend
+
+
+def onnx_session(path):
+    return core_onnx_session(path, threads=1)
+
+
+def onnx_token_logits(session, ids, mask):
+    """Padded logits of the raw session (the pad id is not used: the batch is padded already)."""
+    return OnnxBackend(session, pad_id=0).padded_logits(ids, mask)
+
+
+def torch_token_logits(model, ids, mask):
+    return TorchBackend(model, pad_id=0).padded_logits(ids, mask)
 
 
 @pytest.fixture(scope="module")

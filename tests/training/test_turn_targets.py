@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from classifier.model_config import special_tokens_of
 from classifier.render import ConversationEncoder, RenderConfig
 from classifier.schema import Conversation
 from training.data import NO_TARGET, DataError, encode_example
 from training.targets import TargetError, turn_targets
-from training.tiny import FALLBACK_TEXTS, special_tokens_of, train_tokenizer
+from training.tiny import FALLBACK_TEXTS, train_tokenizer
 
 
 def conv(roles, label, **meta):

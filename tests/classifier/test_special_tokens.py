@@ -6,7 +6,7 @@ import pytest
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 
-from training.tiny import special_tokens_of
+from classifier.model_config import special_tokens_of
 
 
 def _tokenizer(names: list[str]) -> Tokenizer:
