@@ -19,19 +19,10 @@ from typing import Any
 
 CHECKPOINT_SUFFIX = ".progress.json"
 CHECKPOINT_VERSION = 1
-_HASH_CHUNK = 1 << 20
 
 
 def checkpoint_path(out: Path) -> Path:
     return out.with_name(out.name + CHECKPOINT_SUFFIX)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def arguments_hash(settings: dict[str, Any]) -> str:

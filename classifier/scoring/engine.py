@@ -21,10 +21,11 @@ from typing import Any, TextIO
 
 from classifier.backend import DEFAULT_BATCH_SIZE, exact_batch_size
 from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
+from classifier.manifest import file_sha256
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
 from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError
-from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path, file_sha256
+from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path
 from classifier.scoring.outputs import JsonlFile, ScoreOutput, output_kind, require_pyarrow
 from classifier.scoring.progress import LinePositions, Progress
 from classifier.scoring.rows import quarantine_row, score_row
