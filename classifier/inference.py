@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,9 @@ from tokenizers import Tokenizer
 from classifier.backend import Backend, OnnxBackend
 from classifier.calibration import calibrate
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
+from classifier.profile import ProfileRef, resolve_profile
 from classifier.render import ConversationEncoder, Window
-from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, BusinessProfile, Conversation
 from classifier.window_cache import WindowCache
 
 BOT_CHANNEL = 0
@@ -52,6 +53,7 @@ class TurnLogits:
     turns: dict[int, tuple[str, float]]
     flow_logit: float
     judged_role: str  # "assistant" when bot replies decided, "user" when only requests could
+    profile: ProfileRef | None = None  # the business profile the turns were read under
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Prediction:
     model: str
     evidence: list[Evidence] = field(default_factory=list)
     turn_scores: dict[int, float] = field(default_factory=dict)
+    profile: ProfileRef | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -72,6 +75,7 @@ class Prediction:
             "threshold": round(self.threshold, 4),
             "model": self.model,
             "evidence": [e.to_dict() for e in self.evidence],
+            "profile": self.profile.to_dict() if self.profile is not None else None,
         }
 
 
@@ -94,6 +98,10 @@ class Classifier:
     model (``training.torch_backend``): rendering, length batching, span means, aggregation, calibration
     and evidence are the same code for both. Thread-safe for concurrent ``classify`` calls when the
     backend is (onnxruntime sessions are).
+
+    Business profiles (``classifier.profile``): a conversation's own (system turns, ``meta.business``)
+    comes first; else the ``profile`` a call passes (``--business``, a request's ``business``); else the
+    model folder's ``default_profile``.
     """
 
     def __init__(
@@ -169,17 +177,21 @@ class Classifier:
         self,
         convs: Sequence[Conversation],
         *,
+        profile: BusinessProfile | None = None,
         batch_size: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         max_padding_share: float = MAX_PADDING_SHARE,
     ) -> list[TurnLogits]:
         """Raw turn and flow logits of many conversations, batched by window length.
 
+        ``profile``: the business profile of conversations that carry none (class docstring);
         ``batch_size`` None = ``default_batch_size`` (exact for the backend); ``max_padding_share``: see
         ``length_batches`` (1.0 lets every batch be padded to its longest window).
         """
         batch_size = batch_size or self.default_batch_size
-        per_conv = self.encoder.encode_many(convs)
+        fallback = profile if profile is not None else self.config.default_profile
+        profiles = [resolve_profile(conv, fallback) for conv in convs]
+        per_conv = self.encoder.encode_many(convs, [p.text if p is not None else None for p in profiles])
         turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
         items: list[tuple[int, Window]] = []
         cache = self.window_cache
@@ -196,7 +208,10 @@ class Classifier:
                 record_spans(window, values, turns[ci])
                 if cache is not None:
                     cache.put(window, values)
-        return [aggregate_turns(t) for t in turns]
+        return [
+            replace(aggregate_turns(t), profile=p.ref if p is not None else None)
+            for t, p in zip(turns, profiles, strict=True)
+        ]
 
     # -- predictions ------------------------------------------------------------------------------
 
@@ -204,14 +219,17 @@ class Classifier:
         self,
         convs: Sequence[Conversation],
         *,
+        profile: BusinessProfile | None = None,
         batch_size: int | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> list[Prediction]:
-        raw = self.turn_logits_many(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        raw = self.turn_logits_many(
+            convs, profile=profile, batch_size=batch_size, max_batch_tokens=max_batch_tokens
+        )
         return [self._predict(conv, r) for conv, r in zip(convs, raw, strict=True)]
 
-    def classify_one(self, conv: Conversation) -> Prediction:
-        return self.classify([conv])[0]
+    def classify_one(self, conv: Conversation, *, profile: BusinessProfile | None = None) -> Prediction:
+        return self.classify([conv], profile=profile)[0]
 
     def _predict(self, conv: Conversation, raw: TurnLogits) -> Prediction:
         score = self.calibrate(raw.flow_logit)
@@ -225,6 +243,7 @@ class Classifier:
             model=self.model_id,
             evidence=self._evidence(raw, turn_scores),
             turn_scores=turn_scores,
+            profile=raw.profile,
         )
 
     def _evidence(self, raw: TurnLogits, turn_scores: dict[int, float]) -> list[Evidence]:

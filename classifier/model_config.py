@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tokenizers import Tokenizer
 
 from classifier.render import RenderConfig
-from classifier.schema import LABELS
+from classifier.schema import LABELS, BusinessProfile
 
 MODEL_CONFIG_FILE = "scopeguard.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -82,6 +82,9 @@ class ModelConfig(BaseModel):
     precision: Literal["fp32", "int8", "int8-weights"] = "fp32"
     base_model: BaseModelInfo
     created: str | None = None
+    # The business profile of conversations that bring none (classifier.profile): for a model folder
+    # trained for one business.
+    default_profile: BusinessProfile | None = None
 
     @model_validator(mode="after")
     def _supported(self) -> ModelConfig:

@@ -122,25 +122,40 @@ class ConversationEncoder:
         self.cls_id = cls_id
         self.sep_id = sep_id
 
-    def _turn_ids(self, conv: Conversation) -> list[list[int]]:
-        texts = [render_turn(t.role, t.text) for t in conv.turns]
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
         cfg = self.config
         return [_cap(list(e.ids), cfg.max_turn_tokens, cfg.turn_tail_tokens) for e in encodings]
 
-    def encode(self, conv: Conversation) -> list[Window]:
-        return self.encode_many([conv])[0]
+    def encode(self, conv: Conversation, profile: str | None = None) -> list[Window]:
+        return self.encode_many([conv], [profile])[0]
 
-    def encode_many(self, convs: Sequence[Conversation]) -> list[list[Window]]:
-        return [self._pack(conv, self._turn_ids(conv)) for conv in convs]
+    def encode_many(
+        self, convs: Sequence[Conversation], profiles: Sequence[str | None] | None = None
+    ) -> list[list[Window]]:
+        """Windows of every conversation. ``profiles[i]``: the business profile of a conversation that has
+        no ``system`` turn (``classifier.profile.resolve_profile``); it is rendered exactly like a system
+        turn with that text, so both ways of giving a profile read the same."""
+        if profiles is None:
+            profiles = [None] * len(convs)
+        if len(profiles) != len(convs):
+            raise ValueError(f"{len(convs)} conversations but {len(profiles)} profiles")
+        return [self._encode(conv, profile) for conv, profile in zip(convs, profiles, strict=True)]
 
-    def _pack(self, conv: Conversation, turn_ids: list[list[int]]) -> list[Window]:
+    def _encode(self, conv: Conversation, profile: str | None) -> list[Window]:
+        texts = [render_turn(t.role, t.text) for t in conv.turns]
+        has_system = any(t.role == "system" for t in conv.turns)
+        extra = [render_turn("system", profile)] if profile is not None and not has_system else []
+        ids = self._token_ids(texts + extra)
+        turn_ids = ids[: len(texts)]
+        system_ids = [i for t, i in zip(conv.turns, turn_ids, strict=True) if t.role == "system"] + ids[
+            len(texts) :
+        ]
+        prefix = [tok for piece in system_ids for tok in piece][: self.config.max_system_tokens]
+        return self._pack(conv, turn_ids, prefix)
+
+    def _pack(self, conv: Conversation, turn_ids: list[list[int]], prefix: list[int]) -> list[Window]:
         cfg = self.config
-        prefix: list[int] = []
-        for turn, ids in zip(conv.turns, turn_ids, strict=True):
-            if turn.role == "system":
-                prefix.extend(ids)
-        prefix = prefix[: cfg.max_system_tokens]
         order = [i for i, t in enumerate(conv.turns) if t.role != "system"]
         budget = cfg.max_tokens - 2
         windows: list[Window] = []

@@ -35,6 +35,34 @@ POSITIVE_LABEL = "general_assistance"
 NEGATIVE_LABEL = "business_support"
 
 
+MAX_PROFILE_CHARS = 8_000
+MAX_PROFILE_NAME_CHARS = 200
+PROFILE_META_KEY = "business"  # meta.business: a record's own business profile (classifier.profile)
+
+
+class BusinessProfile(BaseModel):
+    """Who the business is, what it sells or does, and what its bot is for (a few sentences)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, max_length=MAX_PROFILE_NAME_CHARS)
+    description: str = Field(max_length=MAX_PROFILE_CHARS)
+
+    @field_validator("name", "description")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty: describe the business and what its bot is for")
+        return value
+
+    @property
+    def text(self) -> str:
+        """What the model reads: the name, then the description (the name is not repeated)."""
+        if self.name and self.name.strip().casefold() not in self.description.casefold():
+            return f"{self.name.strip()}. {self.description.strip()}"
+        return self.description.strip()
+
+
 class Limits(BaseModel):
     """Size limits a conversation must respect; exceeding one is a record error, never a crash."""
 
@@ -211,6 +239,23 @@ def check_limits(conv: Conversation, limits: Limits) -> list[str]:
     return problems
 
 
+def check_meta_profile(conv: Conversation) -> list[str]:
+    """Problems with ``meta.business``, the record's business profile (empty when absent or usable)."""
+    value = conv.meta.get(PROFILE_META_KEY)
+    if value is None:
+        return []
+    where = f"meta.{PROFILE_META_KEY}"
+    if isinstance(value, str):
+        value = {"description": value}
+    if not isinstance(value, dict):
+        return [f"{where} must be a text or an object with name and description, got {_short(value)}"]
+    try:
+        BusinessProfile.model_validate(value)
+    except ValidationError as exc:
+        return [f"{where}.{_describe_error(e)}" for e in exc.errors(include_url=False)]
+    return []
+
+
 def parse_conversation(
     obj: Any,
     *,
@@ -231,7 +276,7 @@ def parse_conversation(
         conv = Conversation.model_validate(obj)
     except ValidationError as exc:
         raise RecordError(source, line, record_id, describe_validation_error(exc)) from None
-    problems_list = check_limits(conv, limits)
+    problems_list = check_limits(conv, limits) + check_meta_profile(conv)
     if problems_list:
         raise RecordError(source, line, record_id, "; ".join(problems_list))
     return conv

@@ -30,13 +30,15 @@ from classifier.readers.base import _decode, max_line_bytes
 from classifier.readers.jsonl import decode_json_line
 from classifier.readers.openai import openai_to_record
 from classifier.schema import DEFAULT_LIMITS, Limits, RecordError, parse_conversation
-from classifier.scoring.rows import META_KEYS, quarantine_row, score_row
+from classifier.scoring.rows import META_KEYS, PROFILE_KEYS, quarantine_row, score_row
 
 SPARK_FORMATS = ("jsonl", "openai")
 DEFAULT_EXECUTOR_THREADS = 1  # Spark runs one Python worker per task slot: one intra-op thread each
 OUTPUT_SCHEMA = (
     "id string, label string, score double, threshold double, model string, "
-    "evidence array<struct<turn:int,role:string,score:double>>, source string, lang string, ts string, "
+    "evidence array<struct<turn:int,role:string,score:double>>, "
+    f"profile struct<{','.join(f'{key}:string' for key in PROFILE_KEYS)}>, "
+    "source string, lang string, ts string, "
     f"meta struct<{','.join(f'{key}:string' for key in META_KEYS)}>, error string"
 )
 

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from classifier.inference import Classifier, Prediction
-from classifier.schema import Conversation
+from classifier.schema import BusinessProfile, Conversation
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,10 @@ class MicroBatcher:
         max_queue: int = 512,
         inference_batch_size: int = 1,
         observe: BatchObserver | None = None,
+        profile: BusinessProfile | None = None,
     ) -> None:
         self.classifier = classifier
+        self.profile = profile  # for conversations that bring none (classifier.profile)
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
@@ -179,4 +181,4 @@ class MicroBatcher:
                     item.future.set_result(prediction)
 
     def _predict(self, classifier: Classifier, convs: list[Conversation]) -> list[Prediction]:
-        return classifier.classify(convs, batch_size=self.inference_batch_size)
+        return classifier.classify(convs, profile=self.profile, batch_size=self.inference_batch_size)

@@ -13,10 +13,19 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from classifier.schema import Conversation, Limits, RecordError, check_limits, parse_conversation
+from classifier.profile import ProfileError, parse_profile
+from classifier.schema import (
+    PROFILE_META_KEY,
+    Conversation,
+    Limits,
+    RecordError,
+    check_limits,
+    parse_conversation,
+)
 from serve.errors import ApiError
 
 REQUEST_SOURCE = "request"
+BUSINESS_FIELD = "business"  # a request's business profile (docs/PROFILES.md); not part of schema v1
 # Validation first with no size limits, so a valid but oversized conversation is told apart (413, not 422).
 _UNBOUNDED = Limits(
     max_turns=sys.maxsize,
@@ -60,19 +69,38 @@ def _body_too_large(size: int, max_bytes: int) -> ApiError:
 
 
 def parse_request_conversation(obj: Any, limits: Limits, *, source: str = REQUEST_SOURCE) -> Conversation:
-    """One schema-v1 conversation (its ``label`` ignored); ApiError 422 if invalid, 413 if over ``limits``."""
-    if isinstance(obj, dict) and "label" in obj:
-        obj = {key: value for key, value in obj.items() if key != "label"}
+    """One schema-v1 conversation (its ``label`` ignored) with the request's ``business`` profile applied;
+    ApiError 422 if invalid, 413 if over ``limits``."""
+    business = None
+    if isinstance(obj, dict) and ("label" in obj or BUSINESS_FIELD in obj):
+        business = obj.get(BUSINESS_FIELD)
+        obj = {key: value for key, value in obj.items() if key not in ("label", BUSINESS_FIELD)}
     try:
         conv = parse_conversation(obj, source=source, limits=_UNBOUNDED)
     except RecordError as exc:
         raise ApiError(422, "invalid_conversation", exc.describe()) from None
+    if business is not None:
+        conv = _with_business(conv, business, source)
     problems = check_limits(conv, limits)
     if problems:
         raise ApiError(
             413, "conversation_too_large", RecordError(source, None, conv.id, "; ".join(problems)).describe()
         )
     return conv
+
+
+def _with_business(conv: Conversation, business: Any, source: str) -> Conversation:
+    """``conv`` judged under the request's profile: it becomes the record's ``meta.business`` unless the
+    conversation brings its own (a system turn or meta.business), which comes first (docs/PROFILES.md)."""
+    try:
+        profile = parse_profile(business, BUSINESS_FIELD)
+    except ProfileError as exc:
+        problem = RecordError(source, None, conv.id, str(exc)).describe()
+        raise ApiError(422, "invalid_business", problem) from None
+    if any(t.role == "system" for t in conv.turns) or conv.meta.get(PROFILE_META_KEY) is not None:
+        return conv
+    meta = {**conv.meta, PROFILE_META_KEY: profile.model_dump(exclude_none=True)}
+    return conv.model_copy(update={"meta": meta})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from classifier.inference import Prediction
-from classifier.schema import ROLES, Label, Role, ScoredRole
+from classifier.profile import ProfileSource
+from classifier.schema import MAX_PROFILE_CHARS, MAX_PROFILE_NAME_CHARS, ROLES, Label, Role, ScoredRole
 
 EXAMPLE_CONVERSATION: dict[str, Any] = {
     "id": "conv-0001",
@@ -58,7 +59,22 @@ class ConversationIn(BaseModel):
     turns: list[TurnIn] = Field(min_length=1)
     label: Label | None = Field(default=None, description="ignored")
     lang: str | None = Field(default=None, description="BCP-47 language tag")
-    meta: dict[str, Any] = Field(default_factory=dict, description="free-form, ignored by the model")
+    meta: dict[str, Any] = Field(
+        default_factory=dict,
+        description="free-form; meta.business (text or {name, description}) is the record's business profile",
+    )
+    business: str | BusinessProfileIn | None = Field(
+        default=None,
+        description="the business profile to judge this conversation under, when it brings none (no system "
+        "turn, no meta.business); else the server's default profile applies (docs/PROFILES.md)",
+    )
+
+
+class BusinessProfileIn(BaseModel):
+    """Who the business is, what it sells or does, and what its bot is for (docs/PROFILES.md)."""
+
+    name: str | None = Field(default=None, max_length=MAX_PROFILE_NAME_CHARS)
+    description: str = Field(min_length=1, max_length=MAX_PROFILE_CHARS)
 
 
 class BatchRequest(BaseModel):
@@ -82,6 +98,17 @@ class ReloadRequest(BaseModel):
 # -- responses -------------------------------------------------------------------------------------------
 
 
+class ProfileOut(BaseModel):
+    """Which business profile the decision was made under (never its text)."""
+
+    source: ProfileSource = Field(
+        description="system: the conversation's system turns; record: meta.business or the request's "
+        "business field; default: the server's or the model's default profile"
+    )
+    name: str | None = None
+    digest: str = Field(description="short sha256 digest of the profile text")
+
+
 class EvidenceOut(BaseModel):
     turn: int = Field(description="0-based index of the turn in the request")
     role: ScoredRole
@@ -97,6 +124,7 @@ class Classification(BaseModel):
     threshold: float = Field(description="label = general_assistance iff score >= threshold")
     model: str = Field(description="id of the model that decided")
     evidence: list[EvidenceOut] = Field(description="the turns that most raised the score (at most 3)")
+    profile: ProfileOut | None = Field(description="the business profile it was judged under, if any")
 
     @classmethod
     def of(cls, prediction: Prediction) -> Classification:
@@ -114,6 +142,7 @@ class ClassifyResponse(Classification):
                     "threshold": 0.5,
                     "model": "scopeguard-minilm-l6-r1-3f9a2c1d",
                     "evidence": [{"turn": 1, "role": "assistant", "score": 0.0312}],
+                    "profile": {"source": "record", "name": "Northwind Outfitters", "digest": "3f2a9c1b7d0e"},
                     "latency_ms": 6.8,
                 }
             ]

@@ -22,6 +22,7 @@ from classifier.inference import Classifier, Prediction
 from classifier.model_config import PROVENANCE_FILE, ModelConfig
 from classifier.model_metrics import MetricsSummary
 from classifier.model_path import resolve_model_dir
+from classifier.profile import load_profile
 from classifier.schema import Conversation, Turn
 from classifier.window_cache import WindowCache
 from serve.audit import AuditLog, Decision
@@ -110,6 +111,7 @@ class ModelService:
         self.model: LoadedModel | None = None
         self.batcher: MicroBatcher | None = None
         self._model_dir = Path(settings.model) if settings.model is not None else None
+        self.default_profile = load_profile(settings.business) if settings.business is not None else None
         self._reload_lock = asyncio.Lock()
         self._load_task: asyncio.Task[None] | None = None
 
@@ -147,6 +149,7 @@ class ModelService:
             max_queue=self.settings.max_queue,
             inference_batch_size=self._inference_batch_size(model.classifier),
             observe=self.metrics.observe_batch,
+            profile=self.default_profile,
         )
         self.batcher.start()
         self._install(model)

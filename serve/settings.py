@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     host, port: where to listen (127.0.0.1 by default: put a TLS-terminating proxy in front to expose it).
     workers: uvicorn worker processes (each loads its own model).
     model: model folder (None: the shipped model, package data of classifier; see classifier.model_path).
+    business: a business profile file (YAML with name and description, or plain text) for requests whose
+    conversation brings none (no system turn, no meta.business, no ``business`` field); docs/PROFILES.md.
     auth: require ``Authorization: Bearer <key>`` on the API (``--no-auth`` turns it off, with a warning).
     api_key_hashes, admin_key_hashes: SHA-256 hex digests of the accepted API / admin keys
     (comma-separated in the environment; ``scopeguard keys new`` makes one). Keys themselves are never
@@ -63,6 +65,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     model: Path | None = None
+    business: Path | None = None
     auth: bool = True
     api_key_hashes: KeyHashes = ()
     admin_key_hashes: KeyHashes = ()

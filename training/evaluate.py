@@ -26,7 +26,7 @@ from sklearn.metrics import (
 from classifier.calibration import calibrate_array
 from classifier.inference import TurnLogits
 from classifier.model_config import Calibration
-from classifier.schema import LABELS, POSITIVE_LABEL, Conversation
+from classifier.schema import LABELS, POSITIVE_LABEL, BusinessProfile, Conversation
 
 BREAKDOWNS: dict[str, str] = {"lang": "lang", "domain": "meta.domain", "category": "meta.category",
                               "source": "meta.source"}  # fmt: skip
@@ -152,12 +152,14 @@ def evaluate_model(
     *,
     threads: int | None = None,
     batch_size: int | None = None,
+    profile: BusinessProfile | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a model folder (scopeguard.json + ONNX) on labelled conversations."""
+    """Evaluate a model folder (scopeguard.json + ONNX) on labelled conversations; ``profile``: the
+    business profile of conversations without their own (classifier.profile)."""
     from classifier.inference import Classifier
 
     clf = Classifier.load(model_dir, threads=threads)
-    raw = clf.turn_logits_many(convs, batch_size=batch_size)
+    raw = clf.turn_logits_many(convs, profile=profile, batch_size=batch_size)
     result = evaluate_flows(convs, raw, clf.config.calibration, clf.config.threshold)
     result["model"] = clf.model_id
     return result

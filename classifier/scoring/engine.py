@@ -23,8 +23,9 @@ from classifier.backend import DEFAULT_BATCH_SIZE, exact_batch_size
 from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
 from classifier.manifest import file_sha256
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
+from classifier.profile import profile_label
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
-from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError
+from classifier.schema import DEFAULT_LIMITS, BusinessProfile, Conversation, Limits, RecordError
 from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path
 from classifier.scoring.outputs import JsonlFile, ScoreOutput, output_kind, require_pyarrow
 from classifier.scoring.progress import LinePositions, Progress
@@ -55,7 +56,8 @@ class ScoreJob:
     (dynamic quantisation scales activations over the whole batch, so with bigger batches a score
     would depend on the conversations batched with it; see docs/SCORING.md), DEFAULT_BATCH_SIZE for
     fp32 (batch-invariant). strict: stop at the first unusable
-    record. resume: continue a stopped run from ``OUT.progress.json``.
+    record. resume: continue a stopped run from ``OUT.progress.json``. profile: the business profile of
+    conversations that carry none (``--business``; classifier.profile).
     """
 
     inputs: tuple[str, ...]
@@ -73,6 +75,7 @@ class ScoreJob:
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
     strict: bool = False
     resume: bool = False
+    profile: BusinessProfile | None = None
 
     def __post_init__(self) -> None:
         for name in ("workers", "chunk_size", "batch_size", "max_batch_tokens"):
@@ -122,6 +125,7 @@ class ScoreSummary:
     out: Path | None = None
     quarantine: Path | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    profile: str | None = None  # the --business profile: its name and digest, never its text
 
     @property
     def accounted(self) -> bool:
@@ -155,6 +159,7 @@ def job_settings(job: ScoreJob, files: Sequence[Path], model: dict[str, str]) ->
         "inputs": inputs,
         "reader": reader,
         "model": model,
+        "profile": None if job.profile is None else job.profile.model_dump(),
         "output": {
             "out": str(job.out.resolve()),
             "quarantine": str(job.quarantine_path.resolve()),
@@ -200,19 +205,25 @@ def _resume_point(job: ScoreJob, settings_hash: str, model_id: str, err: TextIO)
 # -- scoring backends ------------------------------------------------------------------------------
 
 _WORKER_CLASSIFIER: Classifier | None = None
-_WORKER_BATCHING: tuple[int, int] = (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS)
+_WORKER_JOB: ScoreJob | None = None
+_WORKER_BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 
-def _init_worker(model_dir: str, threads: int | None, batch_size: int, max_batch_tokens: int) -> None:
-    global _WORKER_CLASSIFIER, _WORKER_BATCHING
-    _WORKER_CLASSIFIER = Classifier.load(model_dir, threads=threads)
-    _WORKER_BATCHING = (batch_size, max_batch_tokens)
+def _init_worker(job: ScoreJob, batch_size: int) -> None:
+    global _WORKER_CLASSIFIER, _WORKER_JOB, _WORKER_BATCH_SIZE
+    _WORKER_CLASSIFIER = Classifier.load(job.model_dir, threads=job.threads_per_worker)
+    _WORKER_JOB, _WORKER_BATCH_SIZE = job, batch_size
+
+
+def _classify(clf: Classifier, job: ScoreJob, batch_size: int, convs: list[Conversation]) -> list[Prediction]:
+    return clf.classify(
+        convs, profile=job.profile, batch_size=batch_size, max_batch_tokens=job.max_batch_tokens
+    )
 
 
 def _classify_in_worker(convs: list[Conversation]) -> list[Prediction]:
-    assert _WORKER_CLASSIFIER is not None, "worker not initialised"
-    batch_size, max_batch_tokens = _WORKER_BATCHING
-    return _WORKER_CLASSIFIER.classify(convs, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+    assert _WORKER_CLASSIFIER is not None and _WORKER_JOB is not None, "worker not initialised"
+    return _classify(_WORKER_CLASSIFIER, _WORKER_JOB, _WORKER_BATCH_SIZE, convs)
 
 
 class _Done(Future[list[Prediction]]):
@@ -240,7 +251,7 @@ class _Scorer:
                 max_workers=job.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(str(job.model_dir), threads, batch_size, job.max_batch_tokens),
+                initargs=(job, batch_size),
             )
 
     @property
@@ -253,9 +264,7 @@ class _Scorer:
         assert self.clf is not None
         if not convs:
             return _Done([])
-        return _Done(
-            self.clf.classify(convs, batch_size=self.batch_size, max_batch_tokens=self.job.max_batch_tokens)
-        )
+        return _Done(_classify(self.clf, self.job, self.batch_size, convs))
 
     def close(self) -> None:
         if self.pool is not None:
@@ -301,7 +310,12 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
     model = model_fingerprint(job.model_dir)
     settings_hash = _settings_hash(job_settings(job, files, model))
     checkpoint = _resume_point(job, settings_hash, model["model_id"], err)
-    summary = ScoreSummary(model_id=model["model_id"], out=job.out, quarantine=job.quarantine_path)
+    summary = ScoreSummary(
+        model_id=model["model_id"],
+        out=job.out,
+        quarantine=job.quarantine_path,
+        profile=None if job.profile is None else profile_label(job.profile),
+    )
     if checkpoint is not None and checkpoint.complete:
         summary.read = summary.resumed_from = checkpoint.records_done
         summary.scored, summary.quarantined = checkpoint.scored, checkpoint.quarantined

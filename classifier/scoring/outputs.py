@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from classifier.scoring.rows import COLUMNS, META_KEYS, flatten
+from classifier.scoring.rows import COLUMNS, META_KEYS, PROFILE_KEYS, flatten
 
 OUTPUT_KINDS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 STAGING_SUFFIX = ".partial.jsonl"
@@ -169,6 +169,7 @@ def parquet_schema() -> Any:
             ("threshold", pa.float64()),
             ("model", pa.string()),
             ("evidence", pa.list_(evidence)),
+            ("profile", pa.struct([(key, pa.string()) for key in PROFILE_KEYS])),
             ("source", pa.string()),
             ("lang", pa.string()),
             ("ts", pa.string()),

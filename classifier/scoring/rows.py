@@ -1,8 +1,9 @@
 """The output row of one scored conversation, and the quarantine row of one unusable record.
 
 A score row never carries transcript text: id, label, score, threshold, model id, evidence turns (index,
-role, score), ``source`` (``<file>:<line>``) and, when present, ``lang``, ``ts`` (time of the first
-timestamped turn) and the ``meta`` keys the report groups by (``META_KEYS``).
+role, score), the business ``profile`` the decision was made under (source, name, digest: never its
+text; null without one), ``source`` (``<file>:<line>``) and, when present, ``lang``, ``ts`` (time of
+the first timestamped turn) and the ``meta`` keys the report groups by (``META_KEYS``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from classifier.readers import Record
 from classifier.schema import Conversation, RecordError
 
 META_KEYS = ("channel", "business", "domain", "category")
-# Column order of tabular outputs (CSV, Parquet); nested fields are flattened as ``meta.<key>``.
+PROFILE_KEYS = ("source", "name", "digest")  # classifier.profile.ProfileRef
+# Column order of tabular outputs (CSV, Parquet); nested fields are flattened as ``meta.<key>`` and
+# ``profile.<key>``.
 COLUMNS = (
     "id",
     "label",
@@ -24,6 +27,7 @@ COLUMNS = (
     "threshold",
     "model",
     "evidence",
+    *(f"profile.{key}" for key in PROFILE_KEYS),
     "source",
     "lang",
     "ts",
@@ -72,8 +76,9 @@ def quarantine_row(error: RecordError) -> dict[str, Any]:
 
 def flatten(row: dict[str, Any]) -> dict[str, Any]:
     """A score row with ``meta`` spread into ``meta.<key>`` columns (for CSV and Parquet)."""
-    flat = {key: row.get(key) for key in COLUMNS if not key.startswith("meta.")}
-    meta = row.get("meta") or {}
-    for key in META_KEYS:
-        flat[f"meta.{key}"] = meta.get(key)
+    flat = {key: row.get(key) for key in COLUMNS if "." not in key}
+    for group, keys in (("profile", PROFILE_KEYS), ("meta", META_KEYS)):
+        values = row.get(group) or {}
+        for key in keys:
+            flat[f"{group}.{key}"] = values.get(key)
     return flat

@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli.commands.reader_args import add_reader_arguments, reader_kwargs
+from cli.commands.reader_args import (
+    add_business_argument,
+    add_reader_arguments,
+    business_profile,
+    reader_kwargs,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,6 +30,7 @@ def add_parser(subparsers: Any) -> None:
         description=(__doc__ or "").split("\n\n")[1].replace("\n", " "),
     )
     add_reader_arguments(parser)
+    add_business_argument(parser)
     parser.add_argument(
         "--model",
         type=Path,
@@ -88,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no labelled conversation to evaluate ({len(convs)} valid, {len(errors)} invalid)")
     from classifier.model_path import resolve_model_dir
 
-    result = evaluate_model(resolve_model_dir(args.model), convs, threads=args.threads)
+    result = evaluate_model(
+        resolve_model_dir(args.model), convs, threads=args.threads, profile=business_profile(args)
+    )
     result["invalid"] = len(errors)
     if args.json:
         result["errors"] = [e.to_dict() for e in errors]

@@ -66,6 +66,25 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def add_business_argument(parser: argparse.ArgumentParser) -> None:
+    """--business FILE: the business profile of every conversation that brings none (docs/PROFILES.md)."""
+    parser.add_argument(
+        "--business",
+        metavar="FILE",
+        help="business profile for conversations without their own (no system turn, no meta.business): "
+        "YAML with name and description, or a plain-text file (docs/PROFILES.md)",
+    )
+
+
+def business_profile(args: argparse.Namespace) -> Any:
+    """The loaded ``--business`` profile (a classifier.schema.BusinessProfile), or None."""
+    if args.business is None:
+        return None
+    from classifier.profile import load_profile
+
+    return load_profile(args.business)
+
+
 def reader_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for classifier.readers.read_conversations from parsed options."""
     return {

@@ -14,7 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli.commands.reader_args import _positive_int, add_reader_arguments, reader_kwargs
+from cli.commands.reader_args import (
+    _positive_int,
+    add_business_argument,
+    add_reader_arguments,
+    business_profile,
+    reader_kwargs,
+)
 
 ENGINES = ("local", "spark")
 
@@ -30,6 +36,7 @@ def add_parser(subparsers: Any) -> None:
         "--strict stopped, 2 for usage errors. See docs/SCORING.md.",
     )
     add_reader_arguments(parser)
+    add_business_argument(parser)
     parser.add_argument("--out", required=True, type=Path, help="output file: .jsonl, .csv or .parquet")
     parser.add_argument(
         "--model",
@@ -102,6 +109,8 @@ def print_summary(summary: Any, out: Any) -> None:
     if summary.stopped_early:
         print("stopped at the first unusable record (--strict)", file=out)
     print(f"scores: {summary.out}  model: {summary.model_id}", file=out)
+    if summary.profile is not None:
+        print(f"business profile for records without their own: {summary.profile}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         from cli.commands.spark_score import run_spark_score
 
+        if args.business is not None:
+            raise ValueError(
+                "--business is not available with --engine spark yet: put the profile in "
+                "each record's meta.business, or use the local engine"
+            )
         return run_spark_score(args, model_dir)
     job = ScoreJob(
         inputs=tuple(args.paths),
@@ -124,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         strict=args.strict,
         resume=args.resume,
+        profile=business_profile(args),
         **reader_kwargs(args),
     )
     summary = run_score(job, err=sys.stderr)

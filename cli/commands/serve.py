@@ -43,6 +43,12 @@ def add_parser(subparsers: Any) -> None:
         help="model folder (default: $SCOPEGUARD_MODEL, else models/default of the scopeguard source tree)",
     )
     parser.add_argument(
+        "--business",
+        metavar="FILE",
+        help="business profile for requests whose conversation brings none (default: "
+        "$SCOPEGUARD_BUSINESS; YAML with name and description, or plain text; docs/PROFILES.md)",
+    )
+    parser.add_argument(
         "--workers",
         type=_positive_int,
         metavar="N",
@@ -61,6 +67,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {"host": args.host, "port": args.port, "workers": args.workers}
     if args.model is not None:
         values["model"] = Path(args.model)
+    if args.business is not None:
+        values["business"] = Path(args.business)
     if args.no_auth:
         values["auth"] = False
     return {key: value for key, value in values.items() if value is not None}
@@ -79,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(_env_file=env_file, **_overrides(args))
     model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
     settings = settings.model_copy(update={"model": model_dir})
+    if settings.business is not None:
+        from classifier.profile import load_profile
+
+        load_profile(settings.business)  # fail here too: a bad profile file is a usage error
     if not settings.auth:
         print(
             "scopeguard serve: WARNING: --no-auth: anyone who can reach "

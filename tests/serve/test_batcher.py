@@ -31,7 +31,9 @@ class RecordingClassifier:
         self.gate = threading.Event()
         self.gate.set()
 
-    def classify(self, convs: Sequence[Conversation], *, batch_size: int = 1) -> list[Prediction]:
+    def classify(
+        self, convs: Sequence[Conversation], *, profile: object = None, batch_size: int = 1
+    ) -> list[Prediction]:
         self.gate.wait(10)
         time.sleep(self.delay)
         self.batches.append([c.id for c in convs])
