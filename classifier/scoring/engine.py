@@ -27,9 +27,9 @@ from classifier.inference import (
     exact_batch_size,
 )
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
+from classifier.pseudonym import Pseudonymiser
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
 from classifier.schema import DEFAULT_LIMITS, Conversation, Limits, RecordError
-from classifier.pseudonym import Pseudonymiser
 from classifier.scoring.accounting import Accounting, RunManifest, now_iso, summary_path, unique_ids
 from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path, file_sha256
 from classifier.scoring.outputs import JsonlFile, ScoreOutput, output_kind, require_pyarrow

@@ -27,10 +27,10 @@ def add_parser(subparsers: Any) -> None:
         description="Score transcripts with a model folder: one output row per conversation in input order "
         "(id, label, score, threshold, model, evidence turns, source, lang, ts, meta fields; no transcript "
         "text). Unusable records go to the quarantine file and the run continues (--strict: stop). Every "
-        "record is accounted for: 'N records read: N scored, N quarantined', per file in OUT's .summary.json. "
-        "Duplicate ids are scored once. Ids are pseudonymised unless --raw-ids. Exit code 0 on success, 1 when "
-        "--strict stopped, nothing was read or everything was quarantined, 2 for usage errors. "
-        "See docs/SCORING.md.",
+        "record is accounted for: 'N records read: N scored, N quarantined', per file in OUT's "
+        ".summary.json. Duplicate ids are scored once. Ids are pseudonymised unless --raw-ids. Exit code 0 "
+        "on success, 1 when --strict stopped, nothing was read or everything was quarantined, 2 for usage "
+        "errors. See docs/SCORING.md.",
     )
     add_reader_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output file: .jsonl, .csv or .parquet")
