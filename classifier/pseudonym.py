@@ -33,7 +33,7 @@ PREFIX = "p-"
 DIGEST_HEX_CHARS = 16
 
 _WA_CLOUD_ID = re.compile(r"^\+?(\d{6,15}):(\d{9,12})$")
-PHONE_NUMBER = re.compile(r"\+\d(?:[ .\-()]?\d){6,14}|(?<![\dA-Za-z])\d{10,15}(?!\d)")
+PHONE_NUMBER = re.compile(r"\+\d(?:[ .\-()]{0,2}\d){6,14}|(?<![\dA-Za-z])\d{10,15}(?!\d)")
 
 
 def key_path() -> Path:

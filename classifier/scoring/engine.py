@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +37,9 @@ from classifier.scoring.progress import LinePositions, Progress
 from classifier.scoring.rows import quarantine_row, score_row
 
 DEFAULT_CHUNK_SIZE = 256
+# In-process scoring classifies a chunk in slices of this many conversations and reports progress after
+# each, so the bar moves about once a second on CPU (scores do not depend on batching, see above).
+PROGRESS_SLICE = 16
 QUARANTINE_SUFFIX = ".quarantine.jsonl"
 
 Item = Record | RecordError
@@ -204,11 +207,16 @@ def _changed_parts(old: str, new: str) -> list[str]:
     return sorted(key for key in after if before.get(key) != after[key]) or ["settings"]
 
 
+def _resumable(checkpoint: Checkpoint, settings_hash: str) -> bool:
+    """An unfinished run with the same arguments and inputs: --resume could continue it."""
+    return not checkpoint.complete and checkpoint.arguments_hash == settings_hash
+
+
 def _resume_point(job: ScoreJob, settings_hash: str, model_id: str, err: TextIO) -> Checkpoint | None:
     """The checkpoint to continue from, None to start over; ValueError when resuming is refused."""
     path = checkpoint_path(job.out)
     if not job.resume:
-        if path.is_file() and not Checkpoint.load(path).complete:
+        if path.is_file() and _resumable(Checkpoint.load(path), settings_hash):
             raise ValueError(
                 f"{job.out}: an unfinished run of this output exists ({path}); add --resume to continue "
                 f"it, or delete {path} to start over"
@@ -260,6 +268,7 @@ class _Scorer:
     def __init__(self, job: ScoreJob, batch_size: int) -> None:
         self.job = job
         self.batch_size = batch_size
+        self.on_progress: Callable[[int], None] = lambda n: None  # conversations of the chunk done so far
         self.pool: ProcessPoolExecutor | None = None
         self.clf: Classifier | None = None
         threads = job.threads_per_worker
@@ -282,11 +291,14 @@ class _Scorer:
         if self.pool is not None:
             return self.pool.submit(_classify_in_worker, convs)
         assert self.clf is not None
-        if not convs:
-            return _Done([])
-        return _Done(
-            self.clf.classify(convs, batch_size=self.batch_size, max_batch_tokens=self.job.max_batch_tokens)
-        )
+        predictions: list[Prediction] = []
+        for start in range(0, len(convs), PROGRESS_SLICE):
+            part = convs[start : start + PROGRESS_SLICE]
+            predictions += self.clf.classify(
+                part, batch_size=self.batch_size, max_batch_tokens=self.job.max_batch_tokens
+            )
+            self.on_progress(len(predictions))
+        return _Done(predictions)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -450,6 +462,7 @@ def _run_score(job: ScoreJob, summary: ScoreSummary, *, err: TextIO | None = Non
     try:
         with Progress(positions.total, err) as progress:
             progress.start_from(summary.resumed_from, start_position)
+            scorer.on_progress = lambda n: progress.partial(summary.scored + summary.quarantined + n)
 
             def write(chunk: list[Item], future: Future[list[Prediction]]) -> None:
                 predictions = iter(future.result())
