@@ -28,7 +28,7 @@ font-variant-numeric:tabular-nums}
 margin:.8rem 0}
 .verdict.incomplete{background:#fff3e0;border-color:#ef6c00}
 .pooled{font-size:.8rem;text-transform:uppercase;letter-spacing:.05em;color:#555;margin-bottom:.2rem}
-td.below{color:#2e7d32}td.above{color:#c62828;font-weight:600}td.inconclusive{color:#a66b00}
+span.below{color:#2e7d32}span.above{color:#c62828;font-weight:600}span.inconclusive{color:#a66b00}
 svg{max-width:100%;height:auto}
 """
 SHARE_HEADER = ("conversations", "general_assistance", "share", "95% CI")

@@ -57,8 +57,16 @@ class LinePositions:
 class Progress:
     """Reports ``update`` calls as a rich bar (terminal) or a log line every LOG_INTERVAL_SECONDS."""
 
-    def __init__(self, total_lines: int, stream: TextIO, *, interval: float = LOG_INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        total_lines: int,
+        stream: TextIO,
+        *,
+        interval: float = LOG_INTERVAL_SECONDS,
+        label: str = "scoring",
+    ) -> None:
         self.total = total_lines
+        self.label = label
         self.stream = stream
         self.interval = interval
         self.fancy = stream.isatty()
@@ -85,7 +93,7 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("scoring"),
+                TextColumn(self.label),
                 BarColumn(),
                 TaskProgressColumn(),
                 MofNCompleteColumn(),
@@ -130,7 +138,7 @@ class Progress:
             remaining = elapsed * (self.total - position) / done_here
             eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s"
         print(
-            f"scoring: {records} records ({quarantined} quarantined), {rate:,.0f} records/s, "
+            f"{self.label}: {records} records ({quarantined} quarantined), {rate:,.0f} records/s, "
             f"line {position}/{self.total} ({share:.0%}), ETA {eta}",
             file=self.stream,
             flush=True,
