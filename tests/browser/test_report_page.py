@@ -34,7 +34,8 @@ def _scores(path: Path) -> Path:
             rows.append({
                 "id": f"conv-{i:04d}", "label": "general_assistance" if j < general else "business_support",
                 "score": score, "threshold": 0.4855, "model": "scopeguard-demo-1",
-                "evidence": [{"turn": 3, "role": "assistant", "score": score}], "source": f"archive.jsonl:{i + 1}",
+                "evidence": [{"turn": 3, "role": "assistant", "score": score}],
+                "source": f"archive.jsonl:{i + 1}",
                 "lang": "pt-BR" if i % 3 else "de", "ts": f"2026-03-{1 + i % 28:02d}T10:00:00Z",
                 "meta": {"business": business, "channel": "whatsapp" if i % 4 else "web"},
             })  # fmt: skip
