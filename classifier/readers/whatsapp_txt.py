@@ -77,6 +77,7 @@ NOT_A_KNOWN_LAYOUT = (
     "Portuguese, or convert it (docs/FORMATS.md)"
 )
 
+
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from score_helpers import score_row, write_jsonl
 
 from classifier.report.stats import verdict, wilson
 from cli.main import main
@@ -18,30 +19,16 @@ pytest.importorskip("matplotlib")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def write_scores(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+write_scores = write_jsonl
 
 
 def score_rows(n: int, general: int, *, timestamps: bool = True) -> list[dict]:
     rows = []
     for i in range(n):
-        is_general = i < general
-        score = 0.9 if is_general else 0.1
-        row = {
-            "id": f"c{i}",
-            "label": "general_assistance" if is_general else "business_support",
-            "score": score,
-            "threshold": 0.62,
-            "model": "m-1",
-            "evidence": [{"turn": 1, "role": "assistant", "score": score}],
-            "source": f"a.jsonl:{i + 1}",
-            "lang": "en" if i % 2 else "de",
-            "meta": {"channel": "whatsapp", "category": f"cat{i % 3}"},
-        }
+        extra = {"lang": "en" if i % 2 else "de", "meta": {"channel": "whatsapp", "category": f"cat{i % 3}"}}
         if timestamps:
-            row["ts"] = f"2026-03-{1 + i % 10:02d}T10:00:00Z"
-        rows.append(row)
+            extra["ts"] = f"2026-03-{1 + i % 10:02d}T10:00:00Z"
+        rows.append(score_row(i, i < general, **extra))
     return rows
 
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from score_helpers import score_row, write_jsonl
 
 from classifier.report.stats import conversations_to_settle, wilson
 from classifier.scoring.accounting import FileCounts, Period, RunManifest, summary_path
@@ -20,22 +21,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def row(i: int, general: bool, business: str = "shop", score: float | None = None) -> dict:
-    score = score if score is not None else (0.9 if general else 0.1)
-    return {
-        "id": f"c{i}",
-        "label": "general_assistance" if general else "business_support",
-        "score": score,
-        "threshold": 0.4855,
-        "model": "m-1",
-        "evidence": [{"turn": 1, "role": "assistant", "score": score}],
-        "source": f"a.jsonl:{i + 1}",
-        "meta": {"business": business, "channel": "whatsapp"},
-    }
+    meta = {"business": business, "channel": "whatsapp"}
+    return score_row(i, general, score=score, threshold=0.4855, meta=meta)
 
 
-def write(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+write = write_jsonl
 
 
 def report(capsys, *argv: object) -> tuple[int, str, str, str]:

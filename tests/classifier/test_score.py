@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from score_helpers import jsonl_rows, run_cli
 
 from classifier.inference import Classifier
 from classifier.model_path import MODEL_ENV_VAR
@@ -28,13 +29,10 @@ SUMMARY_PREFIX = "records read:"
 
 
 def score(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main(["score", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "score", *argv)
 
 
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+rows = jsonl_rows
 
 
 def summary_line(out: str) -> str:

@@ -3,11 +3,11 @@ and no phone number of the sample archive in any output."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
+from score_helpers import jsonl_rows, run_cli
 
 from classifier.scoring import engine
 from classifier.scoring.accounting import RunManifest, summary_path
@@ -20,13 +20,10 @@ SAMPLE = REPO / "tests" / "fixtures" / "sample.jsonl"
 
 
 def score(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main(["score", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "score", *argv)
 
 
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+rows = jsonl_rows
 
 
 def archive_phone_numbers() -> set[str]:
