@@ -23,7 +23,7 @@ SERVE_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-all lint format train data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -87,6 +87,15 @@ test: $(DEV_STAMP)
 test-core: $(CORE_STAMP)
 	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch is installed in $(CORE_VENV)"; exit 1; }
 	$(CORE_VENV)/bin/pytest -q $(CORE_TESTS) --ignore=$(FUZZ_TESTS)
+
+## The report rendered in headless Chromium through Selenium (installs Debian's chromium first if missing)
+test-browser: $(DEV_STAMP) browser
+	$(VENV)/bin/pytest -q -rs tests/browser
+
+# Debian's chromium and chromium-driver (about a minute from the Debian mirror; needs root)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 ## The whole suite including slow tests
 test-all: $(DEV_STAMP)

@@ -117,3 +117,11 @@ class ModelConfig(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+THRESHOLD_DECIMALS = 3
+
+
+def format_threshold(value: float) -> str:
+    """The decision threshold as every command and the report print it (3 decimals)."""
+    return f"{value:.{THRESHOLD_DECIMALS}f}"

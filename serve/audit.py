@@ -1,6 +1,7 @@
 """Optional audit log of decisions: who was classified how, by which model, when; never the text.
 
-One row per classified conversation: time, request id, conversation id, SHA-256 of the rendered text
+One row per classified conversation: time, request id, conversation id (phone numbers in it pseudonymised,
+``classifier.pseudonym``, unless the service runs with ``audit_raw_ids``), SHA-256 of the rendered text
 (``classifier.render.render_text``: proves which text was judged without storing it), label, score,
 threshold, model id. Any SQLAlchemy database URL works; a plain path means a SQLite file.
 
@@ -14,7 +15,7 @@ import hashlib
 import logging
 import queue
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from classifier.inference import Prediction
+from classifier.pseudonym import RAW_IDS, Pseudonymiser
 from classifier.render import render_text
 from classifier.schema import Conversation
 
@@ -88,8 +90,9 @@ def database_url(url_or_path: str) -> str:
 class AuditLog:
     """Writes decisions to a database from a background thread. Use ``open()``; ``close()`` flushes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pseudo: Pseudonymiser = RAW_IDS) -> None:
         self.url = database_url(url)
+        self.pseudo = pseudo
         self._queue: queue.SimpleQueue[list[Decision] | None] = queue.SimpleQueue()
         self._opened = threading.Event()
         self._error: BaseException | None = None
@@ -97,9 +100,10 @@ class AuditLog:
         self._thread = threading.Thread(target=self._write_loop, name="scopeguard-audit", daemon=True)
 
     @classmethod
-    def open(cls, url: str) -> AuditLog:
-        """Connect, create the table if needed and start the writer; raises if the database is unusable."""
-        audit = cls(url)
+    def open(cls, url: str, pseudo: Pseudonymiser = RAW_IDS) -> AuditLog:
+        """Connect, create the table if needed and start the writer; raises if the database is unusable.
+        Conversation ids are recorded as ``pseudo`` writes them (phone numbers replaced)."""
+        audit = cls(url, pseudo)
         audit._thread.start()
         audit._opened.wait()
         if audit._error is not None:
@@ -108,7 +112,9 @@ class AuditLog:
 
     def record(self, decisions_: list[Decision]) -> None:
         if decisions_:
-            self._queue.put(decisions_)
+            self._queue.put(
+                [replace(d, conversation_id=self.pseudo.text(d.conversation_id)) for d in decisions_]
+            )
 
     def close(self) -> None:
         self._queue.put(None)

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from classifier.pseudonym import Pseudonymiser
 from serve.audit import AuditLog
 from serve.errors import add_error_handlers
 from serve.logs import RequestMiddleware, configure_logging
@@ -71,7 +72,10 @@ async def _reload_quietly(service: ModelService) -> None:
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        audit = await asyncio.to_thread(AuditLog.open, settings.audit_url) if settings.audit else None
+        audit = None
+        if settings.audit:
+            pseudo = Pseudonymiser.from_settings(settings.audit_raw_ids, settings.id_key_file)
+            audit = await asyncio.to_thread(AuditLog.open, settings.audit_url, pseudo)
         service = ModelService(settings, app.state.metrics, audit)
         app.state.service = service
         service.start()

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     max_body_bytes: request body size limit (413 beyond).
     max_turns, max_turn_chars, max_conversation_chars, max_id_chars: per-conversation size limits (413).
     audit: write every decision (never the text) to ``audit_url``; audit_url: SQLAlchemy URL or a file
-    path (a SQLite file).
+    path (a SQLite file). Phone numbers in the conversation ids it records are pseudonymised with the key
+    in ``id_key_file`` (default: ``classifier.pseudonym.key_path()``) unless ``audit_raw_ids``.
     log_level: level of the JSON logs on stderr. access_log: one JSON line per request.
     reload_on_sighup: reload the model on SIGHUP (single-worker processes).
     shutdown_timeout_s: how long a stopping server waits for in-flight requests.
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
     max_id_chars: int = Field(default=DEFAULT_LIMITS.max_id_chars, gt=0)
     audit: bool = False
     audit_url: str = DEFAULT_AUDIT_URL
+    audit_raw_ids: bool = False
+    id_key_file: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     reload_on_sighup: bool = True

@@ -65,3 +65,11 @@ def write_lang():
     from datagen_samples import write_lang_files
 
     return write_lang_files
+
+
+@pytest.fixture(autouse=True)
+def _id_key_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Id pseudonyms use a key of the test session, never the user's ~/.config/scopeguard/id-key."""
+    path = tmp_path_factory.getbasetemp() / "scopeguard-id-key"
+    monkeypatch.setenv("SCOPEGUARD_ID_KEY_FILE", str(path))
+    return path

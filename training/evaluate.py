@@ -8,7 +8,7 @@ so the same code scores the torch model during training, the exported ONNX model
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ BREAKDOWNS: dict[str, str] = {"lang": "lang", "domain": "meta.domain", "category
                               "source": "meta.source"}  # fmt: skip
 MISSING = "(none)"
 DEFAULT_ECE_BINS = 10
+EVAL_SLICE = 32  # conversations scored between two progress callbacks
 
 
 def expected_calibration_error(
@@ -153,13 +154,21 @@ def evaluate_model(
     threads: int | None = None,
     batch_size: int | None = None,
     profile: BusinessProfile | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    slice_size: int = EVAL_SLICE,
 ) -> dict[str, Any]:
     """Evaluate a model folder (scopeguard.json + ONNX) on labelled conversations; ``profile``: the
-    business profile of conversations without their own (classifier.profile)."""
+    business profile of conversations without their own (classifier.profile). Scores ``slice_size``
+    conversations at a time and calls ``on_progress(done)`` after each slice (progress bars)."""
     from classifier.inference import Classifier
 
     clf = Classifier.load(model_dir, threads=threads)
-    raw = clf.turn_logits_many(convs, profile=profile, batch_size=batch_size)
+    raw: list[TurnLogits] = []
+    for start in range(0, len(convs), slice_size):
+        part = convs[start : start + slice_size]
+        raw += clf.turn_logits_many(part, profile=profile, batch_size=batch_size)
+        if on_progress is not None:
+            on_progress(len(raw))
     result = evaluate_flows(convs, raw, clf.config.calibration, clf.config.threshold)
     result["model"] = clf.model_id
     return result

@@ -27,7 +27,9 @@ Directories are read recursively, files in sorted order, keeping only supported 
 
 Format detection (``format="auto"``), after removing ``.gz``: ``.csv`` is csv, ``.txt`` is
 whatsapp-txt, ``.jsonl``/``.json`` look at the first non-empty line: ``turns`` means jsonl,
-``messages`` openai, ``entry``/``object``/``messaging_product`` wa-cloud. Formats: docs/FORMATS.md.
+``messages`` openai, ``entry``/``object``/``messaging_product`` wa-cloud; a ``.json`` file holding
+one JSON document (an object over several lines, or an array) is judged by its first object.
+Formats: docs/FORMATS.md.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from classifier.readers.base import (
     strip_gz,
 )
 from classifier.readers.csv_long import read_csv
-from classifier.readers.jsonl import read_jsonl
+from classifier.readers.jsonl import document_values, is_json_document, read_jsonl
 from classifier.readers.openai import read_openai
 from classifier.readers.wa_cloud import read_wa_cloud
 from classifier.readers.whatsapp_txt import SIDECAR_SUFFIX, read_whatsapp_txt
@@ -131,6 +133,13 @@ def _json_format(first: str) -> str | None:
     return None
 
 
+def _first_document_value(path: Path) -> str:
+    """The first object of a pretty-printed JSON document, as one line of JSON (for detection)."""
+    for _, value in document_values(path, str(path)):
+        return "" if isinstance(value, RecordError) else orjson.dumps(value).decode()
+    return ""
+
+
 def detect_format(path: Path) -> str | None:
     """The format of ``path`` by extension and first line; None for an empty JSON Lines file.
 
@@ -148,6 +157,8 @@ def detect_format(path: Path) -> str | None:
             return "jsonl"  # unreadable from the start: the jsonl reader reports where it breaks
         if first is None:
             return None
+        if is_json_document(path, first):
+            first = _first_document_value(path)
         fmt = _json_format(first)
         if fmt is not None:
             return fmt

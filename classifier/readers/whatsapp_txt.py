@@ -69,6 +69,15 @@ class _Message:
     lines: list[str] = field(default_factory=list)
 
 
+NOT_A_KNOWN_LAYOUT = (
+    "does not start with a date and time: is this a WhatsApp chat export? The layouts scopeguard reads "
+    "are Android 'DD/MM/YYYY, HH:MM - Name: text' and iOS '[DD/MM/YY, HH:MM:SS] Name: text' (day, "
+    "month, year with / . or -; 12- or 24-hour clock); other layouts, such as '14/03/2026 à 09:12' or "
+    "year-first dates '2026/3/14', are not read: export the chat with the phone set to English or "
+    "Portuguese, or convert it (docs/FORMATS.md)"
+)
+
+
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
@@ -189,9 +198,7 @@ def read_whatsapp_txt(
             messages[-1].lines.append(line.text)
         elif line.text.strip() and not not_an_export:
             not_an_export = True  # reported once, not for every following line
-            problems.append(
-                (line.number, "does not start with a date and time: is this a WhatsApp chat export?")
-            )
+            problems.append((line.number, NOT_A_KNOWN_LAYOUT))
     turns_src = [m for m in messages if m.sender is not None]
     stats.skip("whatsapp-txt system line", len(messages) - len(turns_src))
     if not messages and not problems:

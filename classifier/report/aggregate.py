@@ -8,6 +8,7 @@ and, with ``--show-text``, the evidence turns of the top flagged conversations a
 from __future__ import annotations
 
 import csv
+import hashlib
 import heapq
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from classifier.scoring.outputs import output_kind, require_pyarrow
 NO_VALUE = "(none)"
 HISTOGRAM_BINS = 40
 TOP_FLAGGED = 20
+BORDERLINE = 10  # conversations nearest the threshold, on either side
+DUPLICATES_LISTED = 50
+KEPT_FIELDS = ("id", "score", "threshold", "label", "source", "evidence", "lang")
 DIMENSIONS: tuple[tuple[str, str], ...] = (
     ("lang", "Language"),
     ("meta.channel", "Channel"),
@@ -145,7 +149,9 @@ class Aggregate:
     thresholds: Counter[float] = field(default_factory=Counter)
     models: Counter[str] = field(default_factory=Counter)
     top: list[tuple[float, int, dict[str, Any]]] = field(default_factory=list)  # min-heap
+    near: list[tuple[float, int, dict[str, Any]]] = field(default_factory=list)  # min-heap of -distance
     confusion: Confusion | None = None
+    duplicates: Duplicates = field(default_factory=lambda: Duplicates())
 
     def add(self, row: dict[str, Any], seq: int, labels: dict[str, str] | None) -> None:
         general = row["label"] == POSITIVE_LABEL
@@ -165,13 +171,11 @@ class Aggregate:
             self.thresholds[float(row["threshold"])] += 1
         if "model" in row:
             self.models[str(row["model"])] += 1
+        kept = {k: row.get(k) for k in KEPT_FIELDS}
         if general:
-            kept = {k: row.get(k) for k in ("id", "score", "source", "evidence", "lang")}
-            item = (score, -seq, kept)
-            if len(self.top) < TOP_FLAGGED:
-                heapq.heappush(self.top, item)
-            elif item[:2] > self.top[0][:2]:
-                heapq.heapreplace(self.top, item)
+            _push(self.top, (score, -seq, kept), TOP_FLAGGED)
+        if "threshold" in row:
+            _push(self.near, (-abs(score - float(row["threshold"])), -seq, kept), BORDERLINE)
         if labels is not None:
             self._compare(row, general, labels)
 
@@ -193,18 +197,71 @@ class Aggregate:
     def top_flagged(self) -> list[dict[str, Any]]:
         return [row for _, _, row in sorted(self.top, key=lambda item: (-item[0], -item[1]))]
 
+    def borderline(self) -> list[dict[str, Any]]:
+        """The conversations nearest the threshold (either label), by score, highest first."""
+        return sorted((row for _, _, row in self.near), key=lambda row: -float(row["score"]))
+
     def dimensions_present(self) -> list[tuple[str, str]]:
         """Dimensions with at least one known value."""
         return [(d, title) for d, title in DIMENSIONS if set(self.groups.get(d, {})) - {NO_VALUE}]
 
 
-def aggregate(paths: list[Path], labels: dict[str, str] | None = None) -> Aggregate:
-    agg = Aggregate(confusion=Confusion() if labels is not None else None)
+def _push(
+    heap: list[tuple[float, int, dict[str, Any]]], item: tuple[float, int, dict[str, Any]], size: int
+) -> None:
+    """Keep the ``size`` largest items (by their first two fields) in a min-heap."""
+    if len(heap) < size:
+        heapq.heappush(heap, item)
+    elif item[:2] > heap[0][:2]:
+        heapq.heapreplace(heap, item)
+
+
+def _id_digest(row_id: Any) -> int:
+    return int.from_bytes(hashlib.blake2b(str(row_id).encode("utf-8"), digest_size=8).digest(), "big")
+
+
+@dataclass
+class Duplicates:
+    """Ids that occur in more than one row: each is counted once (its last row); the others are dropped."""
+
+    dropped: int = 0
+    listed: dict[str, list[str]] = field(default_factory=dict)  # id -> dropped rows (the first 50 ids)
+
+    def add(self, row_id: str, dropped_at: str) -> None:
+        self.dropped += 1
+        if row_id in self.listed or len(self.listed) < DUPLICATES_LISTED:
+            self.listed.setdefault(row_id, []).append(dropped_at)
+
+
+def last_rows(paths: list[Path]) -> tuple[set[int], Duplicates]:
+    """First pass: the sequence numbers of the last row of every id, and the earlier rows dropped.
+
+    Memory: one dict entry (8-byte id digest -> three small ints) per distinct id, about 150 bytes each.
+    """
+    last: dict[int, tuple[int, int, int]] = {}  # id digest -> (seq, path index, row number)
+    duplicates = Duplicates()
     seq = 0
-    for path in paths:
+    for index, path in enumerate(paths):
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such score file")
+        for number, row in read_score_rows(path):
+            digest = _id_digest(row["id"])
+            earlier = last.get(digest)
+            if earlier is not None:
+                duplicates.add(str(row["id"]), f"{paths[earlier[1]]} row {earlier[2]}")
+            last[digest] = (seq, index, number)
+            seq += 1
+    return {entry[0] for entry in last.values()}, duplicates
+
+
+def aggregate(paths: list[Path], labels: dict[str, str] | None = None) -> Aggregate:
+    """Two streaming passes: which row of each id counts (the last), then the counts of those rows."""
+    keep, duplicates = last_rows(paths)
+    agg = Aggregate(confusion=Confusion() if labels is not None else None, duplicates=duplicates)
+    seq = 0
+    for path in paths:
         for _, row in read_score_rows(path):
-            agg.add(row, seq, labels)
+            if seq in keep:
+                agg.add(row, seq, labels)
             seq += 1
     return agg

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from classifier.model_config import format_threshold
+
 GENERAL_COLOUR = "#c0392b"
 BUSINESS_COLOUR = "#2e86c1"
 LIMIT_COLOUR = "#7f8c8d"
@@ -99,13 +101,13 @@ def score_histogram(counts: dict[str, list[int]], thresholds: Sequence[float]) -
         )
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     for threshold in thresholds:
-        ax.axvline(threshold, color="#111", linestyle="--", linewidth=1)
-        ax.annotate(f"threshold {threshold:.2f}", (threshold, max(bottom) or 1), xytext=(4, -10),
-                    textcoords="offset points", fontsize=8)  # fmt: skip
+        ax.axvline(threshold, color="#111", linestyle="--", linewidth=1,
+                   label=f"threshold {format_threshold(threshold)}")  # fmt: skip
     ax.set_xlim(0, 1)
     ax.set_xlabel("calibrated score")
     ax.set_ylabel("conversations")
-    ax.legend(frameon=False, loc="upper center")
+    # the legend sits above the plot, so neither it nor the threshold's label covers a bar
+    ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2 + len(thresholds))
     return _svg(fig)
 
 

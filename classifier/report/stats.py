@@ -64,3 +64,29 @@ def verdict(share: Proportion, limit: float) -> Verdict:
         f"{pct} were classified general_assistance; the interval contains the {limit:.0%} limit, so "
         "more conversations are needed to decide.",
     )
+
+
+def conversations_to_settle(share: Proportion, limit: float, z: float = Z_95) -> int | None:
+    """How many conversations the interval needs to exclude ``limit`` if the share stays as observed.
+
+    The Wilson interval is the set of p with (p̂ - p)² <= z² p(1 - p) / n, so it excludes the limit L
+    exactly when n > z² L(1 - L) / (p̂ - L)². Returns the smallest such n (the total, not the extra
+    ones), or None when p̂ equals L (no sample size settles it) or nothing was observed.
+    """
+    if share.n == 0 or share.share == limit:
+        return None
+    bound = z * z * limit * (1 - limit) / (share.share - limit) ** 2
+    return math.floor(bound) + 1
+
+
+def incomplete(outcome: Verdict, unscored: int, read: int, max_unscored: float) -> Verdict:
+    """``outcome`` unless more than ``max_unscored`` of the records read could not be scored: then a
+    "below the limit" verdict cannot be called clean."""
+    if read == 0 or unscored / read <= max_unscored or outcome.outcome != "below":
+        return outcome
+    return Verdict(
+        "incomplete",
+        f"Not clean: {unscored} of {read} records ({unscored / read:.1%}) could not be scored.",
+        f"{outcome.explanation} But more than {max_unscored:.0%} of the records read were quarantined "
+        "(--max-unscored), and the verdict says nothing about them: fix and rescore them first.",
+    )

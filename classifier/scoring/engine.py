@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,14 +24,19 @@ from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Predictio
 from classifier.manifest import file_sha256
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.profile import profile_label
+from classifier.pseudonym import Pseudonymiser
 from classifier.readers import ReadStats, Record, expand_paths, read_conversations
 from classifier.schema import DEFAULT_LIMITS, BusinessProfile, Conversation, Limits, RecordError
+from classifier.scoring.accounting import Accounting, RunManifest, now_iso, summary_path, unique_ids
 from classifier.scoring.checkpoint import Checkpoint, arguments_hash, checkpoint_path
 from classifier.scoring.outputs import JsonlFile, ScoreOutput, output_kind, require_pyarrow
 from classifier.scoring.progress import LinePositions, Progress
 from classifier.scoring.rows import quarantine_row, score_row
 
 DEFAULT_CHUNK_SIZE = 256
+# In-process scoring classifies a chunk in slices of this many conversations and reports progress after
+# each, so the bar moves about once a second on CPU (scores do not depend on batching, see above).
+PROGRESS_SLICE = 16
 QUARANTINE_SUFFIX = ".quarantine.jsonl"
 
 Item = Record | RecordError
@@ -76,6 +81,8 @@ class ScoreJob:
     strict: bool = False
     resume: bool = False
     profile: BusinessProfile | None = None
+    raw_ids: bool = False
+    id_key: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("workers", "chunk_size", "batch_size", "max_batch_tokens"):
@@ -124,8 +131,25 @@ class ScoreSummary:
     model_id: str = ""
     out: Path | None = None
     quarantine: Path | None = None
+    summary_file: Path | None = None
+    duplicates: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     profile: str | None = None  # the --business profile: its name and digest, never its text
+    outputs_opened: bool = False
+
+    @property
+    def failure(self) -> str | None:
+        """Why the run produced nothing usable (no record read, or every record quarantined), else None."""
+        if self.already_complete or self.stopped_early:
+            return None
+        if self.read == 0:
+            return "no records were read: the inputs are empty (nothing was written)"
+        if self.scored == 0:
+            return (
+                f"all {self.read} records were quarantined, none scored: see {self.quarantine} for the "
+                "reasons and fix the input"
+            )
+        return None
 
     @property
     def accounted(self) -> bool:
@@ -164,6 +188,7 @@ def job_settings(job: ScoreJob, files: Sequence[Path], model: dict[str, str]) ->
             "out": str(job.out.resolve()),
             "quarantine": str(job.quarantine_path.resolve()),
             "strict": job.strict,
+            "raw_ids": job.raw_ids,
             "batch_size": job.effective_batch_size(model["precision"]),
             "max_batch_tokens": job.max_batch_tokens,
         },
@@ -183,10 +208,20 @@ def _changed_parts(old: str, new: str) -> list[str]:
     return sorted(key for key in after if before.get(key) != after[key]) or ["settings"]
 
 
+def _resumable(checkpoint: Checkpoint, settings_hash: str) -> bool:
+    """An unfinished run with the same arguments and inputs: --resume could continue it."""
+    return not checkpoint.complete and checkpoint.arguments_hash == settings_hash
+
+
 def _resume_point(job: ScoreJob, settings_hash: str, model_id: str, err: TextIO) -> Checkpoint | None:
     """The checkpoint to continue from, None to start over; ValueError when resuming is refused."""
     path = checkpoint_path(job.out)
     if not job.resume:
+        if path.is_file() and _resumable(Checkpoint.load(path), settings_hash):
+            raise ValueError(
+                f"{job.out}: an unfinished run of this output exists ({path}); add --resume to continue "
+                f"it, or delete {path} to start over"
+            )
         return None
     if not path.is_file():
         print(f"scopeguard score: no checkpoint {path}; starting from the beginning", file=err)
@@ -240,6 +275,7 @@ class _Scorer:
     def __init__(self, job: ScoreJob, batch_size: int) -> None:
         self.job = job
         self.batch_size = batch_size
+        self.on_progress: Callable[[int], None] = lambda n: None  # conversations of the chunk done so far
         self.pool: ProcessPoolExecutor | None = None
         self.clf: Classifier | None = None
         threads = job.threads_per_worker
@@ -262,9 +298,12 @@ class _Scorer:
         if self.pool is not None:
             return self.pool.submit(_classify_in_worker, convs)
         assert self.clf is not None
-        if not convs:
-            return _Done([])
-        return _Done(_classify(self.clf, self.job, self.batch_size, convs))
+        predictions: list[Prediction] = []
+        for start in range(0, len(convs), PROGRESS_SLICE):
+            part = convs[start : start + PROGRESS_SLICE]
+            predictions += _classify(self.clf, self.job, self.batch_size, part)
+            self.on_progress(len(predictions))
+        return _Done(predictions)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -290,47 +329,107 @@ def _chunks(items: Iterator[Item], size: int, strict: bool) -> Iterator[tuple[li
         yield chunk, False
 
 
-def _skip(items: Iterator[Item], n: int) -> tuple[int, Item | None]:
-    """Consume ``n`` items; returns how many there were and the last one."""
+def _skip(items: Iterator[Item], n: int, account: Accounting) -> tuple[int, Item | None]:
+    """Consume ``n`` items (counted in ``account``); returns how many there were and the last one."""
     skipped, last = 0, None
     while skipped < n:
         item = next(items, None)
         if item is None:
             break
+        account.add(item)
         skipped, last = skipped + 1, item
     return skipped, last
 
 
+def _remove_outputs(job: ScoreJob, *, keep_quarantine: bool) -> None:
+    """A run that produced nothing usable leaves no empty files behind."""
+    for path in (job.out, checkpoint_path(job.out), summary_path(job.out)):
+        path.unlink(missing_ok=True)
+    ScoreOutput(job.out).data_path.unlink(missing_ok=True)
+    if not keep_quarantine:
+        job.quarantine_path.unlink(missing_ok=True)
+
+
+def _manifest(
+    job: ScoreJob, summary: ScoreSummary, stats: ReadStats, account: Accounting, pseudo: Pseudonymiser
+) -> RunManifest:
+    files = []
+    for source, file_stats in stats.files.items():
+        counts = account.files.get(source) or account.empty(source)
+        counts = counts.model_copy(
+            update={"file": pseudo.text(source), "skipped": sum(file_stats.skipped.values())}
+        )
+        files.append(counts)
+    return RunManifest(
+        model=summary.model_id,
+        threshold=account.threshold,
+        ids="pseudonymised" if pseudo.active else "raw",
+        started=account.started,
+        finished=now_iso(),
+        complete=not summary.stopped_early,
+        inputs=[pseudo.text(str(path)) for path in job.inputs],
+        read=summary.read,
+        scored=summary.scored,
+        quarantined=summary.quarantined,
+        duplicates=account.duplicates,
+        skipped=stats.skipped,
+        files=files,
+        period=account.period(),
+        quarantine=str(job.quarantine_path) if summary.quarantined else None,
+    )
+
+
 def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
-    """Score ``job.inputs`` into ``job.out`` (see the module docstring and docs/SCORING.md)."""
+    """Score ``job.inputs`` into ``job.out`` (see the module docstring and docs/SCORING.md).
+
+    Writes the accounting sidecar ``<out stem>.summary.json`` at the end. A run that read nothing, or
+    quarantined everything, removes its empty outputs and says why in ``summary.failure``.
+    """
+    summary = ScoreSummary(out=job.out, quarantine=job.quarantine_path)
+    try:
+        _run_score(job, summary, err=err)
+    except BaseException:
+        if summary.outputs_opened and summary.scored + summary.quarantined == 0 and not summary.resumed_from:
+            _remove_outputs(job, keep_quarantine=False)
+        raise
+    if summary.failure is not None:
+        _remove_outputs(job, keep_quarantine=summary.quarantined > 0)
+    return summary
+
+
+def _run_score(job: ScoreJob, summary: ScoreSummary, *, err: TextIO | None = None) -> None:
     err = err if err is not None else sys.stderr
     if output_kind(job.out) == "parquet":
         require_pyarrow("Parquet output")
     files = expand_paths(job.inputs)
+    if not files:
+        raise ValueError(
+            f"nothing to score: {', '.join(job.inputs)} holds no data files (.jsonl, .json, .csv, .txt, "
+            "optionally .gz); check the path"
+        )
+    pseudo = Pseudonymiser.from_settings(job.raw_ids, job.id_key)
     model = model_fingerprint(job.model_dir)
     settings_hash = _settings_hash(job_settings(job, files, model))
     checkpoint = _resume_point(job, settings_hash, model["model_id"], err)
-    summary = ScoreSummary(
-        model_id=model["model_id"],
-        out=job.out,
-        quarantine=job.quarantine_path,
-        profile=None if job.profile is None else profile_label(job.profile),
-    )
+    summary.model_id = model["model_id"]
+    summary.profile = None if job.profile is None else profile_label(job.profile)
     if checkpoint is not None and checkpoint.complete:
         summary.read = summary.resumed_from = checkpoint.records_done
         summary.scored, summary.quarantined = checkpoint.scored, checkpoint.quarantined
         summary.already_complete = True
-        return summary
+        return
 
     positions = LinePositions(files)
     start_position = 0
     stats = ReadStats()
-    items = iter(read_conversations(job.inputs, stats=stats, **job.reader_kwargs()))
+    account = Accounting()
+    items = unique_ids(iter(read_conversations(job.inputs, stats=stats, **job.reader_kwargs())), set())
     output = ScoreOutput(job.out)
     quarantine = JsonlFile(job.quarantine_path)
     ckpt_path = checkpoint_path(job.out)
     if checkpoint is None:
         ckpt_path.unlink(missing_ok=True)
+        summary.outputs_opened = True
         output.open(None)
         quarantine.open(None)
     else:
@@ -338,7 +437,7 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
         quarantine.open(checkpoint.quarantine_offset)
         summary.resumed_from = checkpoint.records_done
         summary.scored, summary.quarantined = checkpoint.scored, checkpoint.quarantined
-        skipped, last_skipped = _skip(items, checkpoint.records_done)
+        skipped, last_skipped = _skip(items, checkpoint.records_done, account)
         if skipped != checkpoint.records_done:
             raise ValueError(
                 f"cannot resume: the input holds fewer records than the {checkpoint.records_done} the "
@@ -369,15 +468,18 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
     try:
         with Progress(positions.total, err) as progress:
             progress.start_from(summary.resumed_from, start_position)
+            scorer.on_progress = lambda n: progress.partial(summary.scored + summary.quarantined + n)
 
             def write(chunk: list[Item], future: Future[list[Prediction]]) -> None:
                 predictions = iter(future.result())
                 rows, bad = [], []
                 for item in chunk:
+                    account.add(item)
                     if isinstance(item, RecordError):
-                        bad.append(quarantine_row(item))
+                        bad.append(quarantine_row(item, pseudo))
                     else:
-                        rows.append(score_row(item, next(predictions)))
+                        rows.append(score_row(item, next(predictions), pseudo))
+                        account.threshold = rows[-1]["threshold"]
                 output.write(rows)
                 quarantine.write(bad)
                 summary.scored += len(rows)
@@ -405,4 +507,6 @@ def run_score(job: ScoreJob, *, err: TextIO | None = None) -> ScoreSummary:
         replace(last[0], complete=True).save(ckpt_path)
     summary.read = stats.read
     summary.skipped = stats.skipped
-    return summary
+    summary.duplicates = account.duplicates
+    summary.summary_file = summary_path(job.out)
+    _manifest(job, summary, stats, account, pseudo).save(summary.summary_file)

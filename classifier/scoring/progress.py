@@ -2,7 +2,9 @@
 
 Progress is measured in input lines (counted in a quick pre-pass over the files, gzip included), so the
 bar has a total and an ETA although records are streamed; a record's position is the lines of the files
-before it plus its own line number.
+before it plus its own line number. In-process scoring reports the records of a chunk as it goes
+(``partial``, every ``PROGRESS_SLICE`` conversations, about once a second on CPU), so the bar does not wait
+for whole chunks; plain log lines (not a terminal) still come every LOG_INTERVAL_SECONDS.
 """
 
 from __future__ import annotations
@@ -55,8 +57,16 @@ class LinePositions:
 class Progress:
     """Reports ``update`` calls as a rich bar (terminal) or a log line every LOG_INTERVAL_SECONDS."""
 
-    def __init__(self, total_lines: int, stream: TextIO, *, interval: float = LOG_INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        total_lines: int,
+        stream: TextIO,
+        *,
+        interval: float = LOG_INTERVAL_SECONDS,
+        label: str = "scoring",
+    ) -> None:
         self.total = total_lines
+        self.label = label
         self.stream = stream
         self.interval = interval
         self.fancy = stream.isatty()
@@ -66,6 +76,8 @@ class Progress:
         self._last_log = self._started
         self._first_records = 0
         self._first_position = 0
+        self._position = 0
+        self._quarantined = 0
 
     def __enter__(self) -> Progress:
         if self.fancy:
@@ -81,7 +93,7 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("scoring"),
+                TextColumn(self.label),
                 BarColumn(),
                 TaskProgressColumn(),
                 MofNCompleteColumn(),
@@ -99,9 +111,14 @@ class Progress:
     def start_from(self, records: int, position: int) -> None:
         """Records and input position already done by an earlier run (resume): not counted in the rate."""
         self._first_records = records
-        self._first_position = position
+        self._first_position = self._position = position
+
+    def partial(self, records: int) -> None:
+        """Records done while a chunk is still being scored (its input position is not known yet)."""
+        self.update(self._position, records, self._quarantined)
 
     def update(self, position: int, records: int, quarantined: int) -> None:
+        self._position, self._quarantined = position, quarantined
         now = time.monotonic()
         elapsed = max(now - self._started, 1e-9)
         rate = (records - self._first_records) / elapsed
@@ -121,7 +138,7 @@ class Progress:
             remaining = elapsed * (self.total - position) / done_here
             eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s"
         print(
-            f"scoring: {records} records ({quarantined} quarantined), {rate:,.0f} records/s, "
+            f"{self.label}: {records} records ({quarantined} quarantined), {rate:,.0f} records/s, "
             f"line {position}/{self.total} ({share:.0%}), ETA {eta}",
             file=self.stream,
             flush=True,

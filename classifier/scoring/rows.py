@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from classifier.inference import Prediction
+from classifier.pseudonym import RAW_IDS, Pseudonymiser
 from classifier.readers import Record
 from classifier.schema import Conversation, RecordError
 
@@ -53,11 +54,13 @@ def first_timestamp(conv: Conversation) -> str | None:
     return None
 
 
-def score_row(record: Record, prediction: Prediction) -> dict[str, Any]:
-    """The JSON object written for one scored conversation."""
+def score_row(record: Record, prediction: Prediction, pseudo: Pseudonymiser = RAW_IDS) -> dict[str, Any]:
+    """The JSON object written for one scored conversation (phone numbers in id and source replaced by
+    ``pseudo``)."""
     conv = record.conversation
     row: dict[str, Any] = prediction.to_dict()
-    row["source"] = record.location
+    row["id"] = pseudo.text(conv.id)
+    row["source"] = pseudo.text(record.location)
     if conv.lang is not None:
         row["lang"] = conv.lang
     ts = first_timestamp(conv)
@@ -69,9 +72,14 @@ def score_row(record: Record, prediction: Prediction) -> dict[str, Any]:
     return row
 
 
-def quarantine_row(error: RecordError) -> dict[str, Any]:
-    """The JSON object written to the quarantine file for one unusable record."""
-    return {"file": error.source, "line": error.line, "id": error.record_id, "reason": error.problem}
+def quarantine_row(error: RecordError, pseudo: Pseudonymiser = RAW_IDS) -> dict[str, Any]:
+    """The JSON object written to the quarantine file for one unusable record (phone numbers replaced)."""
+    return {
+        "file": pseudo.text(error.source),
+        "line": error.line,
+        "id": pseudo.optional(error.record_id),
+        "reason": pseudo.text(error.problem),
+    }
 
 
 def flatten(row: dict[str, Any]) -> dict[str, Any]:

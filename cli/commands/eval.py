@@ -5,7 +5,7 @@ folder (ONNX), and prints accuracy, macro-F1, precision/recall/F1 of general_ass
 ECE, the confusion matrix, evidence accuracy (top bot turn among meta.general_turns) and breakdowns by
 language, meta.domain, meta.category and meta.source. Invalid records are printed and counted;
 unlabelled ones are counted and not scored. Exit code 0 when every record was valid, 1 otherwise,
-2 for usage errors. Needs scikit-learn (the ``train`` extra).
+2 for usage errors. Needs scikit-learn (the ``report`` extra, which ``make demo`` installs, or ``train``).
 """
 
 from __future__ import annotations
@@ -43,18 +43,27 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _recall(group: dict[str, Any]) -> str:
+    """Recall of general_assistance; n/a for a group without general examples (it is undefined there)."""
+    return "n/a" if not group.get("positives") else _fmt(group["general_recall"])
+
+
 def _print_text(result: dict[str, Any], out: Any) -> None:
+    from classifier.model_config import format_threshold
     from training.evaluate import summary_line
 
     print(summary_line(result["model"], result), file=out)
     o = result["overall"]
     (tn, fp), (fn, tp) = o["confusion_matrix"]["matrix"]
     print(f"confusion (rows true, columns predicted; business_support, general_assistance): "
-          f"[[{tn}, {fp}], [{fn}, {tp}]]  threshold {result['threshold']:.4f}", file=out)  # fmt: skip
+          f"[[{tn}, {fp}], [{fn}, {tp}]]  threshold {format_threshold(result['threshold'])}",
+          file=out)  # fmt: skip
     for key in ("lang", "domain", "category", "source"):
         groups = result.get(f"by_{key}")
         if not groups:
@@ -64,7 +73,7 @@ def _print_text(result: dict[str, Any], out: Any) -> None:
         for value, g in groups.items():
             line = (
                 f"  {value:<{width}}  n={g['n']:<5} acc={_fmt(g['accuracy'])} "
-                f"macroF1={_fmt(g['macro_f1'])} R(general)={_fmt(g['general_recall'])}"
+                f"macroF1={_fmt(g['macro_f1'])} R(general)={_recall(g)}"
             )
             print(line, file=out)
 
@@ -76,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
     from classifier.schema import RecordError
 
     try:
-        from training.evaluate import evaluate_model
+        import training.evaluate  # noqa: F401
     except ImportError as exc:
-        raise ValueError(f"scopeguard eval needs the training extras (scikit-learn): {exc}") from None
+        raise ValueError(
+            f"scopeguard eval needs scikit-learn ({exc}); install it with pip install 'scopeguard[report]'"
+        ) from None
 
     out = sys.stdout
     convs, errors = [], []
@@ -94,9 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no labelled conversation to evaluate ({len(convs)} valid, {len(errors)} invalid)")
     from classifier.model_path import resolve_model_dir
 
-    result = evaluate_model(
-        resolve_model_dir(args.model), convs, threads=args.threads, profile=business_profile(args)
-    )
+    result = _evaluate(resolve_model_dir(args.model), convs, args.threads, business_profile(args))
     result["invalid"] = len(errors)
     if args.json:
         result["errors"] = [e.to_dict() for e in errors]
@@ -108,3 +117,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(convs) + len(errors)} records: {len(labelled)} evaluated, "
               f"{result['unlabelled']} unlabelled, {len(errors)} invalid", file=out)  # fmt: skip
     return 0 if not errors else 1
+
+
+def _evaluate(model_dir: Path, convs: list[Any], threads: int | None, profile: Any) -> dict[str, Any]:
+    """``training.evaluate.evaluate_model`` with a progress bar (or log line) on stderr."""
+    from classifier.scoring.progress import Progress
+    from training.evaluate import evaluate_model
+
+    with Progress(len(convs), sys.stderr, label="evaluating") as progress:
+        return evaluate_model(
+            model_dir,
+            convs,
+            threads=threads,
+            profile=profile,
+            on_progress=lambda done: progress.update(done, done, 0),
+        )

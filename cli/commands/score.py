@@ -3,8 +3,9 @@
 Streams the input (flat memory), writes JSONL, CSV or Parquet by the extension of ``--out``, puts every
 unusable record into the quarantine file and prints ``N records read: N scored, N quarantined``.
 ``--resume`` continues a stopped run from ``OUT.progress.json``. ``--engine spark`` scores with PySpark
-(docs/SPARK.md). Exit code 0 on success, 1 when ``--strict`` stopped at an unusable record, 2 for usage
-errors. See docs/SCORING.md.
+(docs/SPARK.md). Writes the accounting sidecar ``<out stem>.summary.json``. Exit code 0 on success, 1 when
+``--strict`` stopped at an unusable record, no record could be read or every record was quarantined, 2 for
+usage errors. See docs/SCORING.md.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def add_parser(subparsers: Any) -> None:
         description="Score transcripts with a model folder: one output row per conversation in input order "
         "(id, label, score, threshold, model, evidence turns, source, lang, ts, meta fields; no transcript "
         "text). Unusable records go to the quarantine file and the run continues (--strict: stop). Every "
-        "record is accounted for: 'N records read: N scored, N quarantined'. Exit code 0 on success, 1 when "
-        "--strict stopped, 2 for usage errors. See docs/SCORING.md.",
+        "record is accounted for: 'N records read: N scored, N quarantined', per file in OUT's "
+        ".summary.json. Duplicate ids are scored once. Ids are pseudonymised unless --raw-ids. Exit code 0 "
+        "on success, 1 when --strict stopped, nothing was read or everything was quarantined, 2 for usage "
+        "errors. See docs/SCORING.md.",
     )
     add_reader_arguments(parser)
     add_business_argument(parser)
@@ -54,6 +57,18 @@ def add_parser(subparsers: Any) -> None:
         "--resume",
         action="store_true",
         help="continue a stopped run with the same arguments (OUT.progress.json)",
+    )
+    parser.add_argument(
+        "--raw-ids",
+        action="store_true",
+        help="keep phone numbers in ids and sources (default: replaced by keyed digests, docs/SCORING.md)",
+    )
+    parser.add_argument(
+        "--id-key",
+        type=Path,
+        metavar="FILE",
+        help="key file of the id pseudonyms (default: $SCOPEGUARD_ID_KEY_FILE, else "
+        "~/.config/scopeguard/id-key, created with mode 0600 on first use)",
     )
     parser.add_argument(
         "--workers",
@@ -108,9 +123,13 @@ def print_summary(summary: Any, out: Any) -> None:
     )
     if summary.stopped_early:
         print("stopped at the first unusable record (--strict)", file=out)
+    if summary.duplicates:
+        print(f"{summary.duplicates} duplicate ids quarantined (each conversation is scored once)", file=out)
     print(f"scores: {summary.out}  model: {summary.model_id}", file=out)
     if summary.profile is not None:
         print(f"business profile for records without their own: {summary.profile}", file=out)
+    if summary.summary_file is not None:
+        print(f"accounting: {summary.summary_file} (read by scopeguard report)", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,10 +158,22 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         resume=args.resume,
         profile=business_profile(args),
+        raw_ids=args.raw_ids,
+        id_key=args.id_key,
         **reader_kwargs(args),
     )
-    summary = run_score(job, err=sys.stderr)
+    try:
+        summary = run_score(job, err=sys.stderr)
+    except KeyboardInterrupt:
+        print(
+            "scopeguard score: interrupted; run the same command with --resume to continue where it stopped",
+            file=sys.stderr,
+        )
+        return 130
     print_summary(summary, sys.stdout)
+    if summary.failure is not None:
+        print(f"scopeguard score: {summary.failure}", file=sys.stderr)
+        return 1
     if not summary.accounted:  # an invariant; if it breaks, say so loudly rather than exit 0
         print(
             f"scopeguard score: internal error: {summary.read} records read but "

@@ -76,7 +76,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
+    from classifier.validation import validation_problems
     from serve.logs import configure_logging
     from serve.service import check_model_dir
     from serve.settings import ENV_FILE, Settings
@@ -84,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     env_file = args.env_file if args.env_file is not None else ENV_FILE
     if args.env_file is not None and not args.env_file.is_file():
         raise FileNotFoundError(2, "no such settings file", str(args.env_file))
-    settings = Settings(_env_file=env_file, **_overrides(args))
+    try:
+        settings = Settings(_env_file=env_file, **_overrides(args))
+    except ValidationError as exc:  # one line naming each setting, not pydantic's multi-line dump
+        problems = validation_problems(exc, top="settings").replace("Value error, ", "")
+        raise ValueError(f"invalid settings: {problems}") from None
     model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
     settings = settings.model_copy(update={"model": model_dir})
     if settings.business is not None:

@@ -3,7 +3,10 @@
 Prints every error as it is found (``file line N (id X): problem``), then counts of conversations per
 label and language and of turns per role (a table on a terminal, plain text otherwise), the records
 skipped by a documented rule, and a final line ``N records: N valid, N invalid``. ``--json`` prints one
-JSON object instead. Exit code 0 when every record is valid, 1 otherwise, 2 for usage errors.
+JSON object instead. A conversation id seen before (in the same input or another, e.g. a file and its
+``.gz`` copy) is an invalid record naming both locations; the ids seen are kept in memory (about 100
+bytes each). An input without any record is an error. Exit code 0 when every record is valid, 1 otherwise
+(also for empty input), 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ def add_parser(subparsers: Any) -> None:
         "validate",
         help="check transcripts against the schema and count labels, roles and languages",
         description="Read transcripts, print every invalid record (file line N (id X): problem), counts per "
-        "label, language and role, and 'N records: N valid, N invalid'. Exit code 0 when every record is "
-        "valid, 1 otherwise, 2 for usage errors. Formats: docs/FORMATS.md.",
+        "label, language and role, and 'N records: N valid, N invalid'. A duplicate id (within or across "
+        "inputs) is invalid. Exit code 0 when every record is valid, 1 otherwise or when there is no record, "
+        "2 for usage errors. Formats: docs/FORMATS.md.",
     )
     add_reader_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -89,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     stats = ReadStats()
     summary = Summary()
+    first_seen: dict[str, str] = {}  # id -> where it first occurred
     for item in read_conversations(args.paths, stats=stats, **reader_kwargs(args)):
+        if not isinstance(item, RecordError):
+            item = _duplicate(item, first_seen) or item
         if isinstance(item, RecordError):
             summary.errors.append(item)
             if not args.json:
@@ -124,4 +131,25 @@ def run(args: argparse.Namespace) -> int:
         for reason, n in sorted(stats.skipped.items()):
             print(f"skipped by rule: {n} {reason}", file=out)
         print(f"{total} records: {summary.valid} valid, {summary.invalid} invalid", file=out)
+    if total == 0:
+        print(
+            f"scopeguard validate: no records in {', '.join(args.paths)}: the files are empty or there are "
+            "no .jsonl, .json, .csv or .txt files (optionally .gz)",
+            file=sys.stderr,
+        )
+        return 1
     return 0 if summary.invalid == 0 else 1
+
+
+def _duplicate(record: Any, first_seen: dict[str, str]) -> Any:
+    """A RecordError naming both locations when ``record``'s id was seen before, else None."""
+    from classifier.schema import RecordError
+
+    conv_id = record.conversation.id
+    first = first_seen.get(conv_id)
+    if first is None:
+        first_seen[conv_id] = record.location
+        return None
+    again = " (the same input given twice?)" if first == record.location else ""
+    problem = f"duplicate id: first at {first}{again}; each conversation must occur once"
+    return RecordError(record.source, record.line, conv_id, problem)

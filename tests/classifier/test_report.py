@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from score_helpers import score_row, write_jsonl
 
 from classifier.report.stats import verdict, wilson
 from cli.main import main
@@ -18,30 +19,16 @@ pytest.importorskip("matplotlib")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def write_scores(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+write_scores = write_jsonl
 
 
 def score_rows(n: int, general: int, *, timestamps: bool = True) -> list[dict]:
     rows = []
     for i in range(n):
-        is_general = i < general
-        score = 0.9 if is_general else 0.1
-        row = {
-            "id": f"c{i}",
-            "label": "general_assistance" if is_general else "business_support",
-            "score": score,
-            "threshold": 0.62,
-            "model": "m-1",
-            "evidence": [{"turn": 1, "role": "assistant", "score": score}],
-            "source": f"a.jsonl:{i + 1}",
-            "lang": "en" if i % 2 else "de",
-            "meta": {"channel": "whatsapp", "category": f"cat{i % 3}"},
-        }
+        extra = {"lang": "en" if i % 2 else "de", "meta": {"channel": "whatsapp", "category": f"cat{i % 3}"}}
         if timestamps:
-            row["ts"] = f"2026-03-{1 + i % 10:02d}T10:00:00Z"
-        rows.append(row)
+            extra["ts"] = f"2026-03-{1 + i % 10:02d}T10:00:00Z"
+        rows.append(score_row(i, i < general, **extra))
     return rows
 
 
@@ -73,7 +60,7 @@ def test_report_with_timestamps(capsys, tmp_path):
     out = tmp_path / "out" / "report.html"
     code, stdout, _ = report(capsys, scores, "--out", out)
     assert code == 0
-    assert stdout.startswith("General assistance is NOT the primary function")
+    assert stdout.startswith("pooled: General assistance is NOT the primary function")
     page = out.read_text(encoding="utf-8")
     assert "15.0% (95% CI 10.7% to 20.6%, 30 of 200 flows)" in page
     assert "Share over time (by day)" in page and "No timestamps" not in page
@@ -87,7 +74,7 @@ def test_report_with_timestamps(capsys, tmp_path):
         assert title in page
     assert "By business" not in page  # no business values in these rows
     assert page.count("<svg") == 5  # time, language, channel, category, histogram
-    assert "Threshold: 0.620." in page and "Model: m-1 (200)" in page
+    assert "<b>Threshold:</b> 0.620." in page and "<b>Model:</b> m-1 (200)" in page
     # self-contained: no external resources
     assert (
         not re.search(r"""(src|href)=["']?https?:""", page) and "<script" not in page and "<link" not in page
@@ -107,7 +94,7 @@ def test_report_without_timestamps_says_so(capsys, tmp_path):
     scores = write_scores(tmp_path / "scores.jsonl", score_rows(40, 30, timestamps=False))
     out = tmp_path / "report.html"
     code, stdout, _ = report(capsys, scores, "--out", out, "--limit", "0.8")
-    assert code == 0 and stdout.startswith("Inconclusive")
+    assert code == 0 and stdout.startswith("pooled: Inconclusive")
     page = out.read_text(encoding="utf-8")
     assert "No timestamps." in page and "Share over time (by" not in page
     assert "limit of 80%" in page.replace("\n", " ")
@@ -172,4 +159,4 @@ def test_groups_where_every_flow_is_general_render(capsys, tmp_path):
     rows = score_rows(30, 30)  # every flow general: bars at 100% with one-sided intervals
     scores = write_scores(tmp_path / "scores.jsonl", rows)
     code, stdout, _ = report(capsys, scores, "--out", tmp_path / "r.html")
-    assert code == 0 and stdout.startswith("General assistance IS the primary function")
+    assert code == 0 and stdout.startswith("pooled: General assistance IS the primary function")

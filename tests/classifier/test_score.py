@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from score_helpers import jsonl_rows, run_cli
 
 from classifier.inference import Classifier
 from classifier.model_path import MODEL_ENV_VAR
@@ -28,13 +29,10 @@ SUMMARY_PREFIX = "records read:"
 
 
 def score(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main(["score", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "score", *argv)
 
 
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+rows = jsonl_rows
 
 
 def summary_line(out: str) -> str:
@@ -50,10 +48,13 @@ def test_every_record_is_scored_or_quarantined(capsys, tmp_path, tiny_model_dir)
     assert code == 0
     items = list(read_conversations([*GOOD_FILES, BAD]))
     valid = [i for i in items if isinstance(i, Record)]
+    unique = {i.conversation.id for i in valid}  # the fixtures repeat ids (a file and its .gz copy)
     scored, bad = rows(out), rows(quarantine)
-    assert len(scored) == len(valid) == 42 and len(bad) == len(items) - len(valid) == 10
-    assert summary_line(stdout).startswith(f"{len(items)} records read: 42 scored, 10 quarantined")
-    assert bad[0] == {
+    assert len(valid) == 42 and len(scored) == len(unique) == 29
+    assert len(bad) == len(items) - len(unique) == 23
+    assert sum(q["reason"].startswith("duplicate id") for q in bad) == 13
+    assert summary_line(stdout).startswith(f"{len(items)} records read: 29 scored, 23 quarantined")
+    assert next(q for q in bad if q["file"].endswith("bad_json.jsonl") and q["id"] is None) == {
         "file": str(BAD / "bad_json.jsonl"),
         "line": 2,
         "id": None,
@@ -64,8 +65,12 @@ def test_every_record_is_scored_or_quarantined(capsys, tmp_path, tiny_model_dir)
 
 def test_rows_follow_input_order_and_carry_no_text(capsys, tmp_path, tiny_model_dir):
     out = tmp_path / "scores.jsonl"
-    assert score(capsys, *GOOD_FILES, "--model", tiny_model_dir, "--out", out)[0] == 0
-    records = [i for i in read_conversations(GOOD_FILES) if isinstance(i, Record)]
+    assert score(capsys, *GOOD_FILES, "--model", tiny_model_dir, "--out", out, "--raw-ids")[0] == 0
+    records, seen = [], set()
+    for item in read_conversations(GOOD_FILES):  # the first record of each id (sample.jsonl.gz repeats them)
+        if isinstance(item, Record) and item.conversation.id not in seen:
+            records.append(item)
+            seen.add(item.conversation.id)
     scored = rows(out)
     assert [r["id"] for r in scored] == [rec.conversation.id for rec in records]
     assert [r["source"] for r in scored] == [rec.location for rec in records]
@@ -95,7 +100,8 @@ def test_rows_follow_input_order_and_carry_no_text(capsys, tmp_path, tiny_model_
 def test_every_input_format_scores_like_the_classifier(capsys, tmp_path, tiny_model_dir, files, fmt):
     paths = [FIXTURES / f for f in files]
     out = tmp_path / "scores.jsonl"
-    code, _, _ = score(capsys, *paths, "--format", fmt, "--model", tiny_model_dir, "--out", out)
+    argv = ["--format", fmt, "--model", tiny_model_dir, "--out", out, "--raw-ids"]
+    code, _, _ = score(capsys, *paths, *argv)
     assert code == 0
     records = [i for i in read_conversations(paths, fmt) if isinstance(i, Record)]
     clf = Classifier.load(tiny_model_dir)

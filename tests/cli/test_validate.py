@@ -24,10 +24,11 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_every_good_fixture_validates_without_flags(capsys):
-    code, out, err = run(capsys, "validate", *GOOD_FILES)
+    files = [f for f in GOOD_FILES if not f.endswith(".gz")]  # sample.jsonl.gz repeats sample.jsonl's ids
+    code, out, err = run(capsys, "validate", *files)
     assert code == 0, out
     assert err == ""
-    assert out.splitlines()[-1] == "25 records: 25 valid, 0 invalid"
+    assert out.splitlines()[-1] == "19 records: 19 valid, 0 invalid"
     assert "skipped by rule: 2 wa-cloud status notification" in out
 
 
@@ -49,8 +50,28 @@ def test_invalid_records_exit_1_and_list_every_error(capsys):
         f"{BAD / 'unknown_role.jsonl'} line 2 (id conv-2): turns[2].role 'bot' is not one of user, "
         "assistant, agent, system" in lines
     )
-    assert sum(line.startswith(str(BAD)) for line in lines) == 10
-    assert lines[-1] == "27 records: 17 valid, 10 invalid"
+    assert sum(line.startswith(str(BAD)) for line in lines) == 17  # 10 broken records, 7 repeated ids
+    assert lines[-1] == "27 records: 10 valid, 17 invalid"
+
+
+def test_duplicate_ids_name_both_locations_and_exit_1(capsys):
+    sample, copy = FIXTURES / "sample.jsonl", FIXTURES / "sample.jsonl.gz"
+    code, out, _ = run(capsys, "validate", str(sample), str(copy))
+    assert code == 1
+    assert (
+        f"{copy} line 1 (id conv-en-001): duplicate id: first at {sample}:1; "
+        "each conversation must occur once"
+    ) in out.splitlines()
+    assert out.splitlines()[-1] == "12 records: 6 valid, 6 invalid"
+    code, out, _ = run(capsys, "validate", str(sample), str(sample))
+    assert code == 1 and "(the same input given twice?)" in out
+
+
+def test_empty_input_exits_1(capsys, tmp_path):
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    for path in (tmp_path, tmp_path / "empty.jsonl"):
+        code, _, err = run(capsys, "validate", str(path))
+        assert code == 1 and "no records" in err and len(err.strip().splitlines()) == 1
 
 
 def test_json_output(capsys):

@@ -36,7 +36,10 @@ def test_serve_without_keys_and_without_no_auth_refuses(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     assert main(["serve", "--model", str(tiny_model_dir)]) == 2
-    assert "API_KEY_HASHES is empty" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "API_KEY_HASHES is empty" in err and "scopeguard keys new" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "validation error" not in err and "errors.pydantic.dev" not in err and "input_value" not in err
 
 
 def test_serve_with_a_missing_model_fails_before_binding(

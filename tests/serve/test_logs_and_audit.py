@@ -111,6 +111,21 @@ def test_audit_log_records_decisions_without_text(tiny_model_dir: Path, tmp_path
     assert SECRET.encode() not in db.read_bytes()
 
 
+def test_the_audit_log_pseudonymises_phone_numbers(tiny_model_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite3"
+    settings = make_settings(tiny_model_dir, audit=True, audit_url=str(db))
+    body = {"id": "4915112345678:1773482400", "turns": [{"role": "user", "text": "hallo"}]}
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        assert client.post("/v1/classify", json=body, headers=AUTH).status_code == 200
+    engine = create_engine(database_url(str(db)))
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(text(f"SELECT conversation_id FROM {AUDIT_TABLE}"))]
+    engine.dispose()
+    assert len(ids) == 1 and ids[0].startswith("p-") and ids[0].endswith(":1773482400")
+    assert b"4915112345678" not in db.read_bytes()
+
+
 def test_an_unusable_audit_database_stops_startup(tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = make_settings(tiny_model_dir, audit=True, audit_url=str(tmp_path / "no" / "such" / "dir.db"))
     with pytest.raises(ValueError, match="audit database"), TestClient(create_app(settings)):
