@@ -30,6 +30,7 @@ from classifier.readers.base import _decode, max_line_bytes
 from classifier.readers.jsonl import decode_json_line
 from classifier.readers.openai import openai_to_record
 from classifier.schema import DEFAULT_LIMITS, Limits, RecordError, parse_conversation
+from classifier.scoring.accounting import DUPLICATE_REASON
 from classifier.scoring.rows import META_KEYS, PROFILE_KEYS, quarantine_row, score_row
 
 SPARK_FORMATS = ("jsonl", "openai")
@@ -179,6 +180,33 @@ def score_dataframe(
         return score_partition(batches, model, fmt, limits, threads, batch_size)
 
     return df.mapInPandas(run, schema=OUTPUT_SCHEMA)
+
+
+def quarantine_duplicate_ids(scored: Any, files: Sequence[Path]) -> Any:
+    """``scored`` (of ``score_dataframe`` over ``read_json_lines(files)``) with every later record of an id
+    seen before turned into an error row ("duplicate id"), as the local path does: the first record in
+    file and line order is kept."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    order = F.create_map(*[x for i, path in enumerate(files) for x in (F.lit(str(path)), F.lit(i))])
+    source = F.regexp_extract(F.col("source"), r"^(.*):(\d+)$", 1)
+    line = F.regexp_extract(F.col("source"), r"^(.*):(\d+)$", 2).cast("long")
+    first = Window.partitionBy("id").orderBy(order[source], line)
+    ranked = scored.withColumn("_rank", F.when(F.col("error").isNull(), F.row_number().over(first)))
+    duplicate = F.col("_rank") > 1
+    nulled = [c for c in scored.columns if c not in ("id", "source", "error")]
+    # the window shuffles: sort back into file and line order, which the outputs keep
+    return (
+        ranked.orderBy(order[source], line)
+        .select(
+            "id",
+            *[F.when(duplicate, F.lit(None)).otherwise(F.col(c)).alias(c) for c in nulled],
+            "source",
+            F.when(duplicate, F.lit(DUPLICATE_REASON)).otherwise(F.col("error")).alias("error"),
+        )
+        .select(*scored.columns)
+    )
 
 
 def read_json_lines(spark: Any, files: Sequence[Path]) -> Any:

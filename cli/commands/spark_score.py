@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 from classifier.model_config import ModelConfig
-from classifier.spark import read_json_lines, require_pyspark, score_dataframe, spark_files
+from classifier.spark import (
+    quarantine_duplicate_ids,
+    read_json_lines,
+    require_pyspark,
+    score_dataframe,
+    spark_files,
+)
 from cli.commands.reader_args import reader_kwargs
 
 
@@ -37,8 +43,16 @@ def run_spark_score(args: argparse.Namespace, model_dir: Path) -> int:
         os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
     lines = read_json_lines(spark, files)
-    scored = score_dataframe(
-        lines, str(model_dir), fmt=fmt, limits=limits, threads=args.threads or 1, batch_size=args.batch_size
+    scored = quarantine_duplicate_ids(
+        score_dataframe(
+            lines,
+            str(model_dir),
+            fmt=fmt,
+            limits=limits,
+            threads=args.threads or 1,
+            batch_size=args.batch_size,
+        ),
+        files,
     ).persist(StorageLevel.DISK_ONLY)  # written twice (scores, quarantine): score once
     try:
         ok = scored.filter(F.col("error").isNull()).drop("error")

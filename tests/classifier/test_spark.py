@@ -47,8 +47,9 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 def _as_local(row: dict) -> dict:
-    """A Spark/Parquet row in the shape of a local JSONL row (absent fields omitted, not null)."""
-    row = {k: v for k, v in row.items() if v is not None and k != "error"}
+    """A Spark/Parquet row in the shape of a local JSONL row (absent fields omitted, not null; ``profile``
+    always there, null without one)."""
+    row = {k: v for k, v in row.items() if (v is not None or k == "profile") and k != "error"}
     meta = {k: v for k, v in (row.pop("meta", None) or {}).items() if v is not None}
     if meta:
         row["meta"] = meta
