@@ -56,6 +56,10 @@ class ConversationBuilder:
     # general categories not drawn for this business: the policy's grey-zone table calls them business
     excluded_categories: frozenset[str] = frozenset()
     first_request_category: str | None = None  # category of the first general request (POLICY section 3)
+    # more system prompts of this business: offer profiles that declare what it offers (issue #11)
+    extra_profiles: tuple[str, ...] = ()
+    # offer domains whose offer overlaps this business's: their exchanges are not "another business's"
+    overlapping_offers: frozenset[str] = frozenset()
     user_greeted: bool = False  # the customer already greeted (own message or prefix of the first request)
 
     @property
@@ -192,6 +196,25 @@ class ConversationBuilder:
         families = self.rng.choices(options, weights=[len(f) for f in options])[0]
         return self.rng.choice(families)
 
+    def profiles(self) -> tuple[str, ...]:
+        """The system prompts this business's bot may be configured with."""
+        return self.domain.system + self.extra_profiles
+
+    def offer_family(self, *, own: bool) -> GeneralFamily | None:
+        """An offer family not used yet: of this business's own kind (``own``), else of another kind whose
+        offer does not overlap this one's; None when the pool has none."""
+        key = self.domain.key
+        offers = [
+            o
+            for k, o in sorted(self.fragments.offers.items())
+            if (k == key if own else k != key and k not in self.overlapping_offers)
+        ]
+        fresh = [[f for f in o.families if f.uid not in self.families] for o in offers]
+        options = [fams for fams in fresh if fams]
+        if not options:
+            return None
+        return self.rng.choice(self.rng.choices(options, weights=[len(f) for f in options])[0])
+
     def reply(self, options: tuple[str, ...], *, general: bool) -> str:
         """One of a family's bot replies, nudged so reply lengths match across labels.
 
@@ -266,6 +289,20 @@ class ConversationBuilder:
         self.general_request(family)
         self.general_answer(family)
         return 1 + self.followups(family.followups, max(0, max_units - 1), general=True)
+
+    def offer_exchange(self, family: GeneralFamily, max_units: int, *, general: bool) -> int:
+        """An informational exchange of an offer family: business support when it is this business's own
+        offer (``general`` False), general assistance when it is another kind of business's."""
+        self.use_family(family.uid)
+        if general:
+            self.note_request_category(family.category)
+        self.user(self.rng.choice(family.user), general=general, request=True)
+        answer = self.reply(family.bot, general=general)
+        self.bot(
+            self.with_opener(answer, OPENER_RATE_GENERAL if general else OPENER_RATE_BUSINESS),
+            general=general,
+        )
+        return 1 + self.followups(family.followups, max(0, max_units - 1), general=general)
 
     def deflection(self, family: GeneralFamily, *, insist: int = 0, comply: bool = False) -> int:
         """The user asks for a general task, the bot declines (and may finally give in)."""

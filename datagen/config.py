@@ -7,11 +7,60 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from datagen.flows import FLOW_VARIANTS, GENERAL
-from datagen.fragments import CATEGORIES, DOMAINS, LANGUAGES
+from datagen.flows import FLOW_VARIANTS, GENERAL, SYSTEM_RATE
+from datagen.fragments import CATEGORIES, DOMAINS, LANGUAGES, OFFER_DOMAINS
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test", "heldout")
+# flows of issue #11 that a config may leave out of flow_mix (share 0)
+OPTIONAL_FLOWS: tuple[str, ...] = ("offer_business", "offer_embedded", "offer_deflection")
 DEFAULT_CONFIG_PATH = Path("data/generate.yaml")
+
+
+# The general categories of the data set made before issue #11; the newer ones are drawn only when the
+# config lists them (``categories``), so that data set stays reproducible.
+FIRST_CATEGORIES: tuple[str, ...] = CATEGORIES[:14]
+
+
+class ScopeConfig(BaseModel):
+    """Issue #11: business profiles, and the offer that decides (docs/DATA.md "Scope"). The defaults
+    reproduce the data set made before it.
+
+    pair_share: share of a split's conversations that are scope pairs: one offer exchange, word for
+    word, under a profile of its own kind of business (business_support) and under another business's
+    profile (general_assistance); each pair counts as two conversations.
+    system_rate: share of the other conversations that carry a system turn (the business profile).
+    offer_profiles: business flows of a domain that has an offer file also draw its profiles.
+    near_domain_rate: how often the other business of a pair is one of the offer's ``near_domains``.
+    lone_pair_rate: share of pairs with the request only (no bot reply yet).
+    overlapping_offers: pairs of domains whose offers overlap (a café's drink question at a
+    restaurant): never each other's "other business".
+    meta_business_rate: share of conversations without a system turn whose ``meta.business`` names
+    the business (read as a name-only profile by scopeguard); the others keep it as
+    ``meta.business_name``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pair_share: float = Field(0.0, ge=0.0, le=0.9)
+    system_rate: float = Field(SYSTEM_RATE, ge=0.0, le=1.0)
+    offer_profiles: bool = False
+    near_domain_rate: float = Field(0.5, ge=0.0, le=1.0)
+    lone_pair_rate: float = Field(0.1, ge=0.0, le=1.0)
+    overlapping_offers: tuple[tuple[str, str], ...] = ()
+    meta_business_rate: float = Field(1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _known_domains(self) -> ScopeConfig:
+        known = set(OFFER_DOMAINS) | set(DOMAINS)
+        for pair in self.overlapping_offers:
+            unknown = [k for k in pair if k not in known]
+            if unknown:
+                raise ValueError(f"scope.overlapping_offers: {unknown} are not domains or offer domains")
+        return self
+
+    def overlaps(self, key: str) -> frozenset[str]:
+        """The domains whose offer overlaps ``key``'s."""
+        return frozenset(b if a == key else a for a, b in self.overlapping_offers if key in (a, b))
 
 
 class GenerateConfig(BaseModel):
@@ -31,6 +80,8 @@ class GenerateConfig(BaseModel):
         because docs/POLICY.md's grey-zone table calls that task the business's own service there
         (a travel agency planning a trip, a pharmacy on medicines, a SaaS on code).
     variant_weights: "flow:variant" -> relative weight of the variant within its flow (default 1).
+    categories: the general categories drawn (the four of issue #11 only when listed).
+    scope: business profiles and scope pairs (ScopeConfig).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -45,13 +96,15 @@ class GenerateConfig(BaseModel):
     family_shares: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.1, "heldout": 0.1}
     )
-    heldout_domains: tuple[str, ...] = ("cinema", "pet_shop", "driving_school")
+    heldout_domains: tuple[str, ...] = ("cinema", "pet_shop", "driving_school")  # offer domains too
     heldout_categories: tuple[str, ...] = ("advice_legal", "brainstorming")
     heldout_variants: tuple[str, ...] = ()
     flow_mix: dict[str, float] = Field(default_factory=dict)
     max_turns: int = Field(30, ge=1)
     general_exclusions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     variant_weights: dict[str, float] = Field(default_factory=dict)
+    categories: tuple[str, ...] = FIRST_CATEGORIES
+    scope: ScopeConfig = ScopeConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> GenerateConfig:
@@ -94,8 +147,12 @@ class GenerateConfig(BaseModel):
         unknown = set(self.flow_mix) - set(FLOW_VARIANTS)
         if unknown:
             raise ValueError(f"flow_mix: unknown flows {sorted(unknown)}; known: {sorted(FLOW_VARIANTS)}")
-        if set(self.flow_mix) != set(FLOW_VARIANTS):
-            raise ValueError(f"flow_mix must give a share for every flow: {sorted(FLOW_VARIANTS)}")
+        if not set(FLOW_VARIANTS) - set(OPTIONAL_FLOWS) <= set(self.flow_mix):
+            missing = sorted(set(FLOW_VARIANTS) - set(OPTIONAL_FLOWS) - set(self.flow_mix))
+            raise ValueError(f"flow_mix must give a share for every flow; missing: {missing}")
+        for key in self.categories:
+            if key not in CATEGORIES:
+                raise ValueError(f"categories: {key!r} is not a category ({', '.join(CATEGORIES)})")
         general = sum(v for k, v in self.flow_mix.items() if FLOW_VARIANTS[k][0] == GENERAL)
         if abs(general - 0.5) > 1e-6 or abs(sum(self.flow_mix.values()) - 1) > 1e-6:
             raise ValueError(

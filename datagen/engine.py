@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from datagen.builder import ConversationBuilder
-from datagen.config import SPLITS, GenerateConfig
+from datagen.config import SPLITS, GenerateConfig, ScopeConfig
 from datagen.flows import (
     BARE_VARIANT,
     BUSINESS,
@@ -29,17 +29,26 @@ from datagen.flows import (
     FLOWS,
     GENERAL,
     LONE_FLOWS,
+    OWN_OFFER_FLOWS,
     Skeleton,
     ending,
     merge_greeting,
     opening,
 )
-from datagen.fragments import Domain, LanguageFragments, load_fragments_strict
+from datagen.fragments import (
+    OFFER_CATEGORY,
+    SLOT_PATTERN,
+    Domain,
+    LanguageFragments,
+    OfferDomain,
+    load_fragments_strict,
+)
 from datagen.pools import PoolReport, build_pools
 from datagen.realism import Persona
 from datagen.slots import SlotFiller
 
 SPLIT_FILE = "{split}.jsonl.gz"
+PAIR_FLOW = "scope_pair"  # a schedule entry that becomes two conversations (ScopeConfig.pair_share)
 GENERATOR_VERSION = "1"
 MAX_ATTEMPTS = 50
 _WORD = re.compile(r"\w+")
@@ -101,8 +110,10 @@ def _timestamps(turns: list[dict], rng: random.Random) -> None:
         previous = role
 
 
-def _pick_domain(pool: LanguageFragments, rng: random.Random) -> Domain:
-    domains = [pool.domains[k] for k in sorted(pool.domains)]
+def _pick_domain(pool: LanguageFragments, rng: random.Random, *, with_offer: bool = False) -> Domain:
+    domains = [pool.domains[k] for k in sorted(pool.domains) if not with_offer or k in pool.offers]
+    if not domains:
+        raise GenerationError(f"{pool.lang}: no business domain of this pool has an offer file")
     return rng.choices(domains, weights=[len(d.families) for d in domains])[0]
 
 
@@ -112,14 +123,17 @@ def compose(
     variant: str,
     rng: random.Random,
     general_exclusions: Mapping[str, tuple[str, ...]] | None = None,
+    scope: ScopeConfig | None = None,
 ) -> dict:
     """One conversation record (without id) of the given flow and variant from the pool.
 
-    general_exclusions: category -> domains whose bots never get a general family of that category."""
-    domain = _pick_domain(pool, rng)
+    general_exclusions: category -> domains whose bots never get a general family of that category.
+    scope: profiles and offers (issue #11); None = the defaults, which draw nothing new."""
+    scope = scope or ScopeConfig()
+    domain = _pick_domain(pool, rng, with_offer=flow in OWN_OFFER_FLOWS)
     business = rng.choice(domain.businesses)
     persona = Persona.draw(rng, pool.lang)
-    skeleton = Skeleton.draw(rng)
+    skeleton = Skeleton.draw(rng, scope.system_rate)
     country, currency = domain.locales.get(business, (None, None))
     slots = SlotFiller(
         rng,
@@ -133,12 +147,15 @@ def compose(
     )
     excluded = frozenset(c for c, domains in (general_exclusions or {}).items() if domain.key in domains)
     b = ConversationBuilder(rng, pool, domain, business, persona, slots, excluded_categories=excluded)
+    if scope.offer_profiles and domain.key in pool.offers:
+        b.extra_profiles = pool.offers[domain.key].profiles
+    b.overlapping_offers = scope.overlaps(domain.key)
     # Every flow is capped by what the domain's pool can fill, so a small pool (validation, test)
     # shortens conversations of both labels alike.
     units = min(skeleton.units, b.business_capacity())
     if flow in LONE_FLOWS:
-        if skeleton.system and domain.system and variant != BARE_VARIANT:
-            b.system(rng.choice(domain.system))
+        if skeleton.system and b.profiles() and variant != BARE_VARIANT:
+            b.system(rng.choice(b.profiles()))
         category = FLOWS[flow](b, units, variant)
     else:
         prefix = opening(b, skeleton)
@@ -163,6 +180,7 @@ def compose(
         label = GENERAL if b.lone_general else BUSINESS
     if label != FLOW_VARIANTS[flow][0]:
         raise GenerationError(f"flow {flow}:{variant} produced label {label}; the flow code is inconsistent")
+    has_system = any(t["role"] == "system" for t in b.turns)
     return {
         "turns": b.turns,
         "label": label,
@@ -173,7 +191,7 @@ def compose(
             "variant": variant,
             "domain": domain.key,
             "category": category,
-            "business": business,
+            _business_key(scope, has_system, rng): business,
             "channel": skeleton.channel,
             "general_turns": b.general_turns,
             "general_requests": b.general_requests,
@@ -183,6 +201,96 @@ def compose(
     }
 
 
+def _business_key(scope: ScopeConfig, has_system: bool, rng: random.Random) -> str:
+    """``business`` (scopeguard reads it as a name-only profile) or ``business_name`` (not read)."""
+    if scope.meta_business_rate >= 1.0 or has_system or rng.random() < scope.meta_business_rate:
+        return "business"
+    return "business_name"
+
+
+def _fill_profile(text: str, slots: SlotFiller) -> str:
+    return slots.fill(text) if SLOT_PATTERN.search(text) else text
+
+
+def _pair_other(
+    pool: LanguageFragments, own: OfferDomain, scope: ScopeConfig, rng: random.Random
+) -> tuple[str, tuple[str, ...], tuple[str, ...], dict[str, tuple[str | None, str | None]]]:
+    """The other business of a pair: (kind, its names, its profiles, locales); a near domain of the
+    offer at ``near_domain_rate``, never one whose offer overlaps it."""
+    overlapping = scope.overlaps(own.key) | {own.key}
+    offers = {k: o for k, o in pool.offers.items() if k not in overlapping}
+    domains = {k: d for k, d in pool.domains.items() if k not in overlapping and d.system}
+    near = [k for k in own.near_domains if k in offers]
+    if near and rng.random() < scope.near_domain_rate:
+        other = offers[rng.choice(near)]
+        return other.key, other.businesses, other.profiles, other.locales
+    kinds = sorted(offers) + sorted(k for k in domains if k not in offers)
+    if not kinds:
+        raise GenerationError(f"{pool.lang}: no other business for a scope pair of {own.key}")
+    key = rng.choice(kinds)
+    if key in offers:
+        return key, offers[key].businesses, offers[key].profiles, offers[key].locales
+    dom = domains[key]
+    return key, dom.businesses, dom.system, dom.locales
+
+
+def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig) -> tuple[dict, dict]:
+    """A scope pair: one offer exchange, word for word, under a profile of its own kind of business
+    (business_support) and under another business's profile (general_assistance)."""
+    offers = [pool.offers[k] for k in sorted(pool.offers) if pool.offers[k].families]
+    if not offers:
+        raise GenerationError(f"{pool.lang}: scope pairs need offer files (data/fragments/<lang>/offer/)")
+    own = rng.choices(offers, weights=[len(o.families) for o in offers])[0]
+    family = rng.choice(own.families)
+    other_key, other_names, other_profiles, other_locales = _pair_other(pool, own, scope, rng)
+    persona = Persona.draw(rng, pool.lang)
+    profiles = []
+    for names, texts, locales, kind in (
+        (own.businesses, own.profiles, own.locales, own.key),
+        (other_names, other_profiles, other_locales, other_key),
+    ):
+        name = rng.choice(names)
+        country, currency = locales.get(name, (None, None))
+        slots = SlotFiller(rng, pool.lang, name, (), (), country=country, currency=currency, domain=kind)
+        profiles.append((name, _fill_profile(rng.choice(texts), slots)))
+    shell = Domain(pool.lang, own.key, own.businesses, (), (), (), (), own.locales)
+    b = ConversationBuilder(
+        rng, pool, shell, profiles[0][0], persona, SlotFiller(rng, pool.lang, profiles[0][0], (), ())
+    )
+    lone = rng.random() < scope.lone_pair_rate
+    if lone:
+        b.use_family(family.uid)
+        b.user(rng.choice(family.user), general=True, request=True)
+    else:
+        b.offer_exchange(family, rng.choices((1, 2, 3), weights=(6, 3, 1))[0], general=True)
+    records = []
+    for member, (name, profile), kind in (("a", profiles[0], own.key), ("b", profiles[1], other_key)):
+        general = member == "b"
+        records.append(
+            {
+                "turns": [{"role": "system", "text": profile}, *[dict(t) for t in b.turns]],
+                "label": GENERAL if general else BUSINESS,
+                "lang": pool.lang,
+                "meta": {
+                    "source": "generator",
+                    "flow": PAIR_FLOW,
+                    "variant": "lone" if lone else "exchange",
+                    "domain": kind,
+                    "category": OFFER_CATEGORY if general else None,
+                    "business": name,
+                    "channel": "whatsapp",
+                    "offer_domain": own.key,
+                    "member": member,
+                    "general_turns": [i + 1 for i in b.general_turns] if general else [],
+                    "general_requests": [i + 1 for i in b.general_requests] if general else [],
+                    "families": b.families,
+                    "glue": [],
+                },
+            }
+        )
+    return records[0], records[1]
+
+
 def allowed_variants(flow: str, split: str, config: GenerateConfig) -> tuple[str, ...]:
     variants = FLOW_VARIANTS[flow][1]
     if split == "heldout":
@@ -190,23 +298,36 @@ def allowed_variants(flow: str, split: str, config: GenerateConfig) -> tuple[str
     return tuple(v for v in variants if f"{flow}:{v}" not in config.heldout_variants)
 
 
+def split_schedule(split: str, config: GenerateConfig) -> list[tuple[str, str]]:
+    """The (language, flow) of every item of a split; a PAIR_FLOW item becomes two conversations."""
+    size = config.split_sizes[split]
+    pairs = round(size * config.scope.pair_share / 2)
+    schedule = flow_schedule(
+        size - 2 * pairs, config.flow_mix, config.languages, random.Random(f"{config.seed}:{split}:schedule")
+    )
+    if pairs:
+        langs = config.languages
+        schedule += [(langs[i % len(langs)], PAIR_FLOW) for i in range(pairs)]
+        random.Random(f"{config.seed}:{split}:pairs").shuffle(schedule)
+    return schedule
+
+
 def generate_split(
     pools: dict[str, LanguageFragments], split: str, config: GenerateConfig, seen: set[str]
 ) -> list[dict]:
-    size = config.split_sizes[split]
-    schedule = flow_schedule(
-        size, config.flow_mix, config.languages, random.Random(f"{config.seed}:{split}:schedule")
-    )
     records = []
-    for index, (lang, flow) in enumerate(schedule):
+    for index, (lang, flow) in enumerate(split_schedule(split, config)):
         if lang not in pools:
             raise GenerationError(f"split {split}: no fragments pool for language {lang!r}")
+        if flow == PAIR_FLOW:
+            records += _generate_pair(pools[lang], split, index, config, seen)
+            continue
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
             variants = allowed_variants(flow, split, config)
             weights = [config.variant_weight(flow, v) for v in variants]
             variant = rng.choices(variants, weights=weights)[0]
-            record = compose(pools[lang], flow, variant, rng, config.general_exclusions)
+            record = compose(pools[lang], flow, variant, rng, config.general_exclusions, config.scope)
             key = text_key(record["turns"])
             if len(record["turns"]) <= config.max_turns and key not in seen:
                 break
@@ -219,6 +340,28 @@ def generate_split(
         record["meta"]["split"] = split
         records.append({"id": f"gen-{split}-{index:05d}", **record})
     return records
+
+
+def _generate_pair(
+    pool: LanguageFragments, split: str, index: int, config: GenerateConfig, seen: set[str]
+) -> list[dict]:
+    for attempt in range(MAX_ATTEMPTS):
+        rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
+        a, b = compose_pair(pool, rng, config.scope)
+        key = text_key(a["turns"])  # both members share it: the system turn is left out
+        if key not in seen:
+            break
+    else:
+        raise GenerationError(
+            f"split {split} item {index} ({pool.lang} scope pair): no new exchange; add offers"
+        )
+    seen.add(key)
+    out = []
+    for record in (a, b):
+        record["meta"]["split"] = split
+        record["meta"]["pair_id"] = f"{split}-{index:05d}"
+        out.append({"id": f"gen-{split}-{index:05d}{record['meta']['member']}", **record})
+    return out
 
 
 def generate(config: GenerateConfig) -> GenerationResult:

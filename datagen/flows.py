@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from datagen.builder import ConversationBuilder
+from datagen.fragments import OFFER_CATEGORY
 from datagen.tables import tables
 
 BUSINESS = "business_support"
@@ -35,7 +36,14 @@ FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "general_chat": (GENERAL, ("single_task", "multi_task")),
     "embedded": (GENERAL, ("early", "middle", "last", "one_among_many", "insist_comply", "two_tasks")),
     "lone_general": (GENERAL, ("single", "bare", "greeting_then_request", "request_split", "request_media")),
+    # issue #11: the offer decides. The bot of a business performs an informational task of its own offer
+    # (business) or of another kind of business's offer (general), or declines the latter (business).
+    "offer_business": (BUSINESS, ("early", "middle", "last", "one_among_many")),
+    "offer_embedded": (GENERAL, ("early", "middle", "last", "one_among_many")),
+    "offer_deflection": (BUSINESS, ("early", "middle", "last", "one_among_many")),
 }
+# flows whose business must have an offer file of its own kind
+OWN_OFFER_FLOWS = ("offer_business",)
 AGENT_GENERAL_RATE = 0.15  # handovers where the customer asks the human agent for a general task
 # a bot line pointing at numbered options ("type 1, 2 or 3", "1️⃣", "menu")
 MENU_REFERENCE = re.compile(r"(?<![\d.,:/])[1-9](?![\d.,:/])|1️⃣|\b(men[uúü]|Menü)\b", re.IGNORECASE)
@@ -51,6 +59,7 @@ UNIT_WEIGHTS = (16, 18, 15, 12, 10, 7, 6, 5, 4, 3, 2, 2)
 # distinct business issues (families) a flow starts with; 0 = one per unit (the old, chained shape)
 ISSUES_CHOICES = (1, 2, 3, 0)
 ISSUES_WEIGHTS = (45, 25, 12, 18)
+SYSTEM_RATE = 0.25  # conversations with a system turn (the business profile), unless the config says more
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,10 @@ class Skeleton:
     channel: str
 
     @classmethod
-    def draw(cls, rng: random.Random) -> Skeleton:
+    def draw(cls, rng: random.Random, system_rate: float = SYSTEM_RATE) -> Skeleton:
         return cls(
             units=rng.choices(UNIT_CHOICES, weights=UNIT_WEIGHTS)[0],
-            system=rng.random() < 0.25,
+            system=rng.random() < system_rate,
             user_greets=rng.random() < 0.5,
             greeting_in_first_message=rng.random() < 0.4,
             bot_greets=rng.random() < 0.45,
@@ -212,6 +221,30 @@ def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str |
     return first.category
 
 
+def _offer_units(b: ConversationBuilder, *, own: bool, perform: bool) -> list[Callable[[], int]]:
+    family = b.offer_family(own=own)
+    if family is None:
+        raise ValueError(f"no offer family for {b.domain.key} (own={own}) in this pool")
+    if not perform:
+        return [lambda: b.deflection(family)]
+    return [lambda: b.offer_exchange(family, 1 + (b.rng.random() < 0.3), general=not own)]
+
+
+def flow_offer_business(b: ConversationBuilder, units: int, variant: str) -> str | None:
+    _mixed(b, units, variant, _offer_units(b, own=True, perform=True))
+    return None
+
+
+def flow_offer_embedded(b: ConversationBuilder, units: int, variant: str) -> str | None:
+    _mixed(b, units, variant, _offer_units(b, own=False, perform=True))
+    return OFFER_CATEGORY
+
+
+def flow_offer_deflection(b: ConversationBuilder, units: int, variant: str) -> str | None:
+    _mixed(b, units, variant, _offer_units(b, own=False, perform=False))
+    return OFFER_CATEGORY
+
+
 def _lone(b: ConversationBuilder, variant: str, general: bool) -> str | None:
     if general:
         family = b.general_family()
@@ -259,6 +292,9 @@ FLOWS: dict[str, Callable[[ConversationBuilder, int, str], str | None]] = {
     "general_chat": flow_general_chat,
     "embedded": flow_embedded,
     "lone_general": flow_lone_general,
+    "offer_business": flow_offer_business,
+    "offer_embedded": flow_offer_embedded,
+    "offer_deflection": flow_offer_deflection,
 }
 LONE_FLOWS = ("lone_business", "lone_general")
 BARE_VARIANT = "bare"  # lone flows' variant without a system turn either
@@ -266,8 +302,8 @@ BARE_VARIANT = "bare"  # lone flows' variant without a system turn either
 
 def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
     """System turn and greetings; returns a user greeting to prefix to the first request, if any."""
-    if sk.system and b.domain.system:
-        b.system(b.rng.choice(b.domain.system))
+    if sk.system and b.profiles():
+        b.system(b.rng.choice(b.profiles()))
     prefix = None
     if sk.user_greets:
         greeting = b.pick_glue("greetings_user")

@@ -5,6 +5,7 @@ Layout under a fragments root::
     <root>/<lang>/common.yaml
     <root>/<lang>/business/<domain>.yaml
     <root>/<lang>/general/<category>.yaml
+    <root>/<lang>/offer/<domain>.yaml      (informational exchanges within a kind of business's offer)
 
 Every problem is reported with the file and the family it concerns. *Errors* make a file unusable
 (missing keys, wrong types, unknown slots, duplicate ids); *warnings* are quotas of the writing brief
@@ -68,7 +69,41 @@ CATEGORIES: tuple[str, ...] = (
     "brainstorming",
     "companionship",
     "everyday_info",
+    # issue #11: general assistance that looks like customer service
+    "third_party_howto",
+    "device_commands",
+    "other_company_account",
+    "focused_chat",
 )
+# Kinds of business whose offer is information or recommendations (offer/<domain>.yaml): an offer
+# family is business support under a profile of this kind and general assistance under any other.
+OFFER_DOMAINS: tuple[str, ...] = (
+    "cinema",
+    "events_ticketing",
+    "cafe",
+    "restaurant",
+    "bookstore",
+    "music_streaming",
+    "museum",
+    "travel_agency",
+    "tour_operator",
+    "meal_kits",
+    "grocery",
+    "gym",
+    "pharmacy",
+    "optician",
+    "electronics_retail",
+    "saas",
+    "language_school",
+    "online_course",
+    "pet_shop",
+    "garden_centre",
+    "bike_shop",
+)
+OFFER_CATEGORY = "other_offer"  # the category of an offer exchange performed for another kind of business
+PROFILE_SLOTS: frozenset[str] = frozenset({"business", "city"})
+MIN_OFFER_FAMILIES = 12
+MIN_OFFER_PROFILES = 3
 FAMILY_KINDS: tuple[str, ...] = ("exchange", "explanation")
 
 # Slots the generator fills; {product} and {plan} need the domain's lists, {topic} only in deflections.
@@ -192,11 +227,27 @@ class Glue:
 
 
 @dataclass(frozen=True)
+class OfferDomain:
+    """A kind of business whose offer is information (offer/<domain>.yaml): who such businesses are,
+    profiles that declare the offer, and business-neutral exchanges that perform it."""
+
+    lang: str
+    key: str
+    offer: str  # one line: what such a business offers (for deflections by other businesses)
+    near_domains: tuple[str, ...]  # kinds of business asked such things that do not offer them
+    businesses: tuple[str, ...]
+    profiles: tuple[str, ...]  # {business}, {city}
+    families: tuple[GeneralFamily, ...]  # category OFFER_CATEGORY
+    locales: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class LanguageFragments:
     lang: str
     domains: dict[str, Domain]
     categories: dict[str, Category]
     glue: Glue
+    offers: dict[str, OfferDomain] = field(default_factory=dict)
 
 
 @dataclass
@@ -461,26 +512,79 @@ def load_category(path: Path, lang: str, report: FragmentReport) -> Category | N
     seen: set[str] = set()
     for i, fam in _family_list(check, data, "general"):
         fid = _family_id(check, fam, i, seen)
-        if fid is None:
-            continue
-        where = f" family '{fid}'"
-        check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups"}, where)
-        user = check.strings(fam.get("user"), where, "user", literal_unknown=True)
-        bot = check.strings(fam.get("bot"), where, "bot", literal_unknown=True)
-        topic = fam.get("deflect_topic")
-        if not isinstance(topic, str) or not topic.strip():
-            check.error(where, f"'deflect_topic' must be a short noun phrase, found {topic!r}")
-            continue
-        if SLOT_PATTERN.search(topic):
-            check.error(where, f"'deflect_topic' must not contain slots, found {topic!r}")
-            continue
-        followups = check.exchanges(fam.get("followups"), where, literal_unknown=True)
-        if user and bot:
-            uid = f"{lang}/general/{key}/{fid}"
-            families.append(GeneralFamily(uid, fid, key, user, bot, topic.strip(), followups))
+        if fid is not None:
+            family = _general_family(check, fam, fid, f"{lang}/general/{key}/{fid}", key)
+            if family is not None:
+                families.append(family)
     if len(families) < MIN_CATEGORY_FAMILIES:
         check.warn("", f"{len(families)} usable families, the brief asks for >= {MIN_CATEGORY_FAMILIES}")
     return Category(lang, key, tuple(families))
+
+
+def _general_family(check: _Checker, fam: dict, fid: str, uid: str, category: str) -> GeneralFamily | None:
+    """A family of requests and answers that perform a task (general categories and offer files)."""
+    where = f" family '{fid}'"
+    check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups"}, where)
+    user = check.strings(fam.get("user"), where, "user", literal_unknown=True)
+    bot = check.strings(fam.get("bot"), where, "bot", literal_unknown=True)
+    topic = fam.get("deflect_topic")
+    if not isinstance(topic, str) or not topic.strip():
+        check.error(where, f"'deflect_topic' must be a short noun phrase, found {topic!r}")
+        return None
+    if SLOT_PATTERN.search(topic):
+        check.error(where, f"'deflect_topic' must not contain slots, found {topic!r}")
+        return None
+    followups = check.exchanges(fam.get("followups"), where, literal_unknown=True)
+    if not (user and bot):
+        return None
+    return GeneralFamily(uid, fid, category, user, bot, topic.strip(), followups)
+
+
+def load_offer(path: Path, lang: str, report: FragmentReport) -> OfferDomain | None:
+    """An offer file: businesses, profiles declaring the offer and business-neutral exchanges."""
+    data = _read_yaml(path, report)
+    if data is None:
+        return None
+    key = path.stem
+    check = _Checker(path, report, PROFILE_SLOTS)
+    check.unknown_keys(data, {"domain", "offer", "near_domains", "businesses", "profiles", "families"}, "")
+    if data.get("domain") != key:
+        check.error("", f"'domain' is {data.get('domain')!r} but the file name says {key!r}; they must match")
+    if key not in OFFER_DOMAINS:
+        check.error("", f"offer domain {key!r} is not one of {', '.join(OFFER_DOMAINS)}")
+        return None
+    offer = data.get("offer")
+    if not isinstance(offer, str) or not offer.strip() or SLOT_PATTERN.search(offer):
+        check.error("", f"'offer' must be one line saying what such a business offers, found {offer!r}")
+        return None
+    near = check.strings(data.get("near_domains", []), "", "near_domains", minimum=0, slots=frozenset())
+    for other in near:
+        if other not in OFFER_DOMAINS or other == key:
+            check.error("", f"'near_domains' holds {other!r}: use other domains of {OFFER_DOMAINS}")
+    businesses, locales = _businesses(check, data.get("businesses"))
+    profiles = check.strings(data.get("profiles"), "", "profiles", minimum=MIN_OFFER_PROFILES)
+    families: list[GeneralFamily] = []
+    seen: set[str] = set()
+    for i, fam in _family_list(check, data, "offer"):
+        fid = _family_id(check, fam, i, seen)
+        if fid is not None:
+            family = _general_family(check, fam, fid, f"{lang}/offer/{key}/{fid}", OFFER_CATEGORY)
+            if family is not None:
+                families.append(family)
+    if len(families) < MIN_OFFER_FAMILIES:
+        check.warn("", f"{len(families)} usable families, the brief asks for >= {MIN_OFFER_FAMILIES}")
+    if not businesses or not profiles:
+        return None
+    return OfferDomain(
+        lang,
+        key,
+        offer.strip(),
+        tuple(n for n in near if n in OFFER_DOMAINS and n != key),
+        businesses,
+        profiles,
+        tuple(families),
+        locales,
+    )
 
 
 def load_glue(path: Path, lang: str, report: FragmentReport) -> Glue | None:
@@ -536,6 +640,12 @@ def load_language(lang_dir: Path, lang: str, report: FragmentReport) -> Language
         category = load_category(path, lang, report)
         if category is not None and category.families:
             categories[category.key] = category
+    offers: dict[str, OfferDomain] = {}
+    for path in sorted((lang_dir / "offer").glob("*.yaml")):
+        report.files.append(str(path))
+        offer = load_offer(path, lang, report)
+        if offer is not None and offer.families:
+            offers[offer.key] = offer
     common = lang_dir / "common.yaml"
     glue = None
     if common.exists():
@@ -551,7 +661,7 @@ def load_language(lang_dir: Path, lang: str, report: FragmentReport) -> Language
             report.warnings.append(f"{lang_dir}/general/{key}.yaml: not written yet")
     if glue is None or not domains or not categories:
         return None
-    return LanguageFragments(lang, domains, categories, glue)
+    return LanguageFragments(lang, domains, categories, glue, offers)
 
 
 REPEAT_MIN_CHARS = 25  # shorter lines ("1", "ok go ahead") may recur in real chats

@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from datagen.config import SPLITS, GenerateConfig
-from datagen.fragments import Category, Domain, Glue, LanguageFragments
+from datagen.fragments import Category, Domain, Glue, LanguageFragments, OfferDomain
 
 MIN_ITEMS_TO_PARTITION = 4  # per split; shorter glue lists are shared by all splits (reported)
 
@@ -99,10 +99,11 @@ def build_pools(
                 fams = tuple(f for f in dom.families if f.uid in uids)
                 if fams:
                     domains[split][key] = replace(dom, families=fams)
-        open_categories = [k for k in sorted(frag.categories) if k not in config.heldout_categories]
+        used = {k: c for k, c in frag.categories.items() if k in config.categories}
+        open_categories = [k for k in sorted(used) if k not in config.heldout_categories]
         category_pair = paired_splits(open_categories, lang_index, seed, others)
         categories: dict[str, dict[str, Category]] = {s: {} for s in SPLITS}
-        for key, cat in frag.categories.items():
+        for key, cat in used.items():
             splits = ("heldout",) if key in config.heldout_categories else ("train", category_pair[key])
             owner = _assign(
                 [f.uid for f in cat.families],
@@ -115,6 +116,7 @@ def build_pools(
                 general = tuple(f for f in cat.families if f.uid in uids)
                 if general:
                     categories[split][key] = replace(cat, families=general)
+        offers = _offer_pools(frag, config, lang_index)
         glue_lists: dict[str, dict[str, tuple]] = {s: {} for s in SPLITS}
         for name, lines in frag.glue.lists.items():
             owner = _assign([g.uid for g in lines], shares, seed, SPLITS, shared_if_short=True)
@@ -135,5 +137,31 @@ def build_pools(
                 glue_lists[split],
                 tuple(p for p in frag.glue.smalltalk if p.uid in smalltalk_owner[split]),
             )
-            pools[split][lang] = LanguageFragments(lang, domains[split], categories[split], glue)
+            pools[split][lang] = LanguageFragments(
+                lang, domains[split], categories[split], glue, offers[split]
+            )
     return pools, PoolReport(tuple(shared))
+
+
+def _offer_pools(
+    frag: LanguageFragments, config: GenerateConfig, lang_index: int
+) -> dict[str, dict[str, OfferDomain]]:
+    """split -> offer domain -> its families in that split: paired like business domains (heldout
+    domains are heldout's alone); businesses and profiles are shared, like the domains' system prompts."""
+    open_offers = [k for k in sorted(frag.offers) if k not in config.heldout_domains]
+    pair = paired_splits(open_offers, lang_index, config.seed, SPLITS[1:])
+    out: dict[str, dict[str, OfferDomain]] = {s: {} for s in SPLITS}
+    for key, offer in frag.offers.items():
+        splits = ("heldout",) if key in config.heldout_domains else ("train", pair[key])
+        owner = _assign(
+            [f.uid for f in offer.families],
+            _pair_shares(config.family_shares, splits[-1]),
+            config.seed,
+            splits,
+            shared_if_short=False,
+        )
+        for split, uids in owner.items():
+            families = tuple(f for f in offer.families if f.uid in uids)
+            if families:
+                out[split][key] = replace(offer, families=families)
+    return out

@@ -63,6 +63,57 @@ def write_lang_files(
     return lang
 
 
+# Offer files (issue #11): a gym domain with its own offer, and a cinema offer for another kind of business
+GYM_DOMAIN = """
+domain: gym
+businesses: ["PureGym"]
+system: ["You are the assistant of {business}: memberships, classes and bookings."]
+families:
+  - id: freeze_membership
+    kind: exchange
+    user: ["can i freeze my membership"]
+    bot: ["Yes, for up to 3 months, {amount} a month."]
+"""
+GYM_OFFER = """
+domain: gym
+offer: "memberships, classes and training advice"
+near_domains: [cinema]
+businesses: [{name: "PureGym", country: UK}]
+profiles:
+  - "{business} runs gyms in {city}; its assistant handles memberships and gives training advice."
+  - "{business} is a gym chain. The bot books classes and writes training plans for members."
+  - "Assistant of {business} (gyms): memberships, classes, workouts and exercise technique."
+families:
+  - id: beginner_plan
+    user: ["beginner plan for 3 days a week?", "how should a beginner train"]
+    bot: ["Day 1: squats, push-ups, rows. Day 2: rest. Day 3: lunges, presses, planks. 3 x 10 each."]
+    deflect_topic: "training plans"
+"""
+CINEMA_OFFER = """
+domain: cinema
+offer: "tickets and information about the films in the programme"
+businesses: [{name: "Rialto", country: UK}]
+profiles:
+  - "{business} is a cinema in {city}; the bot sells tickets and tells what the films are about."
+  - "Rialto Picturehouse: tickets, showtimes and film information."
+  - "The {business} assistant answers questions about films, cast and age ratings."
+families:
+  - id: salt_road_plot
+    user: ["whats the salt road about", "salt road plot?"]
+    bot: ["Nell, a retired lorry driver, crosses the Alps to find her brother.", "A road movie about Nell."]
+    deflect_topic: "film plots"
+"""
+
+
+def write_offer_files(lang: Path) -> Path:
+    """Adds the gym domain and the gym and cinema offer files to a language folder of write_lang_files."""
+    (lang / "offer").mkdir()
+    (lang / "business" / "gym.yaml").write_text(GYM_DOMAIN)
+    (lang / "offer" / "gym.yaml").write_text(GYM_OFFER)
+    (lang / "offer" / "cinema.yaml").write_text(CINEMA_OFFER)
+    return lang
+
+
 KNOWLEDGE = """
 category: knowledge
 families:

@@ -10,11 +10,17 @@ from datagen_samples import COMMON, KNOWLEDGE, make_builder
 
 from classifier.schema import parse_conversation
 from datagen import checks
+from datagen.config import OPTIONAL_FLOWS
 from datagen.engine import compose
 from datagen.flows import FLOW_VARIANTS, GENERAL
 from datagen.fragments import load_fragments_strict
 
-CASES = [(flow, variant) for flow, (_, variants) in FLOW_VARIANTS.items() for variant in variants]
+CASES = [
+    (flow, variant)
+    for flow, (_, variants) in FLOW_VARIANTS.items()
+    for variant in variants
+    if flow not in OPTIONAL_FLOWS  # offer flows: tests/datagen/test_scope.py (they need offer files)
+]
 
 
 @pytest.fixture(scope="module")
