@@ -116,6 +116,7 @@ def test_ctrl_c_names_resume_and_a_rerun_without_it_is_refused(capsys, tmp_path,
 
 
 def test_no_phone_number_of_the_sample_archive_in_any_output(capsys, tmp_path, tiny_model_dir):
+    pytest.importorskip("matplotlib", reason="the report needs matplotlib (the report extra)")
     out = tmp_path / "scores.jsonl"
     code, stdout, _ = score(capsys, ARCHIVE, "--model", tiny_model_dir, "--out", out)
     assert code == 0

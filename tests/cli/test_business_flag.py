@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cli.main import main
 
 PROFILE = "Rialto Picturehouse. Independent cinema in Bristol; the chat answers questions about our films."
@@ -58,11 +60,31 @@ def test_score_with_business_equals_a_system_turn_and_names_the_profile(tmp_path
     assert none["profile"] is None
     assert PROFILE not in (tmp_path / "a.jsonl").read_text(encoding="utf-8")
 
-    capsys.readouterr()
+
+def test_eval_with_business_equals_a_system_turn(tmp_path, tiny_model_dir, capsys):
+    pytest.importorskip("sklearn", reason="scopeguard eval needs scikit-learn (the report extra)")
+    plain = write_jsonl(
+        tmp_path / "plain.jsonl", [{"id": "c1", "turns": EXCHANGE, "label": "business_support"}]
+    )
+    own = write_jsonl(
+        tmp_path / "own.jsonl",
+        [
+            {
+                "id": "c1",
+                "turns": [{"role": "system", "text": PROFILE}, *EXCHANGE],
+                "label": "business_support",
+            }
+        ],
+    )
+    profile = tmp_path / "cinema.txt"
+    profile.write_text(PROFILE, encoding="utf-8")
+    model = ["--model", str(tiny_model_dir)]
     assert main(["eval", str(plain), *model, "--business", str(profile), "--json"]) == 0
     with_business = json.loads(capsys.readouterr().out)
     assert main(["eval", str(own), *model, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["overall"] == with_business["overall"]
+    assert main(["eval", str(plain), *model, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["roc_auc"] is None  # one label: no AUC
 
 
 def test_a_bad_business_file_is_a_usage_error_on_one_line(tmp_path, tiny_model_dir, capsys):
