@@ -66,6 +66,19 @@ class EvidenceAccuracy(_Part):
     accuracy: float | None
 
 
+class PairAccuracy(_Part):
+    pairs: int
+    accuracy: float
+
+
+class ScopePairMetrics(PairAccuracy):
+    """Contrastive scope pairs (one exchange under two business profiles, opposite labels): the share
+    with both members right (``training.evaluate.scope_pair_accuracy``)."""
+
+    incomplete: int
+    by_lang: dict[str, PairAccuracy]
+
+
 class SplitMetrics(_Part):
     """One evaluated set (``training.evaluate.evaluate_flows``): overall and by breakdown."""
 
@@ -79,6 +92,7 @@ class SplitMetrics(_Part):
     by_domain: dict[str, GroupMetrics] | None = None
     by_category: dict[str, GroupMetrics] | None = None
     by_source: dict[str, GroupMetrics] | None = None
+    scope_pairs: ScopePairMetrics | None = None
 
 
 class ThresholdPolicy(_Part):

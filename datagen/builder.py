@@ -288,7 +288,8 @@ class ConversationBuilder:
     def general_exchange(self, family: GeneralFamily, max_units: int) -> int:
         self.general_request(family)
         self.general_answer(family)
-        return 1 + self.followups(family.followups, max(0, max_units - 1), general=True)
+        performed = 1 if family.clarifies else 0  # a clarifying question alone performs nothing
+        return 1 + self.followups(family.followups, max(performed, max_units - 1), general=True)
 
     def offer_exchange(self, family: GeneralFamily, max_units: int, *, general: bool) -> int:
         """An informational exchange of an offer family: business support when it is this business's own
@@ -313,6 +314,8 @@ class ConversationBuilder:
             self.user(self.pick_glue("insist_user"), general=True)
             if comply and round_ == insist - 1:
                 self.general_answer(family, prefix=self.pick_glue("comply_prefix_bot"))
+                if family.clarifies:  # the bot gave in with a question: it performs the task next
+                    return 1 + insist + self.followups(family.followups, 1, general=True)
             else:
                 line = self.pick_glue("deflections", avoid=line)
                 self.bot(line, topic=family.deflect_topic)

@@ -265,6 +265,28 @@ _UNFILLED_SLOT = re.compile(r"\{(" + "|".join(sorted(SLOTS | {TOPIC_SLOT})) + r"
 _DOUBLED_ARTICLE = re.compile(r"\b(las las|a las a las|the the)\b", re.IGNORECASE)
 
 
+def clarifying_answers(fragments: Mapping[str, LanguageFragments]) -> frozenset[str]:
+    """The first answers of families marked ``clarifies`` (they only ask back)."""
+    return frozenset(
+        answer
+        for frag in fragments.values()
+        for cat in frag.categories.values()
+        for family in cat.families
+        if family.clarifies
+        for answer in family.bot
+    )
+
+
+def clarification_only_problems(conv: Conversation, clarifications: Collection[str]) -> list[str]:
+    """A general flow whose every general turn is only a clarifying question performed nothing (POLICY)."""
+    if conv.label != POSITIVE_LABEL or not conv.has_bot_reply:
+        return []
+    general = [conv.turns[i].text for i in conv.meta.get("general_turns") or []]
+    if general and all(any(t.endswith(c) for c in clarifications) for t in general):
+        return [f"{conv.id}: general only by clarifying questions (turns {conv.meta['general_turns']})"]
+    return []
+
+
 def text_leaks(conv: Conversation) -> list[str]:
     """Generator leaks in the text: an unfilled {slot} or a doubled article ("a las las 15:00")."""
     problems = []

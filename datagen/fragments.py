@@ -184,6 +184,9 @@ class GeneralFamily:
     bot: tuple[str, ...]
     deflect_topic: str
     followups: tuple[Exchange, ...]
+    # the first answers only ask back ("which language?"): the task is performed in the first followup,
+    # so the generator never stops before it (POLICY: a clarifying question alone performs nothing)
+    clarifies: bool = False
 
 
 @dataclass(frozen=True)
@@ -524,7 +527,7 @@ def load_category(path: Path, lang: str, report: FragmentReport) -> Category | N
 def _general_family(check: _Checker, fam: dict, fid: str, uid: str, category: str) -> GeneralFamily | None:
     """A family of requests and answers that perform a task (general categories and offer files)."""
     where = f" family '{fid}'"
-    check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups"}, where)
+    check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups", "clarifies"}, where)
     user = check.strings(fam.get("user"), where, "user", literal_unknown=True)
     bot = check.strings(fam.get("bot"), where, "bot", literal_unknown=True)
     topic = fam.get("deflect_topic")
@@ -535,9 +538,16 @@ def _general_family(check: _Checker, fam: dict, fid: str, uid: str, category: st
         check.error(where, f"'deflect_topic' must not contain slots, found {topic!r}")
         return None
     followups = check.exchanges(fam.get("followups"), where, literal_unknown=True)
+    clarifies = fam.get("clarifies", False)
+    if not isinstance(clarifies, bool):
+        check.error(where, f"'clarifies' must be true or false, found {clarifies!r}")
+        return None
+    if clarifies and not followups:
+        check.error(where, "'clarifies: true' needs a followup that performs the task")
+        return None
     if not (user and bot):
         return None
-    return GeneralFamily(uid, fid, category, user, bot, topic.strip(), followups)
+    return GeneralFamily(uid, fid, category, user, bot, topic.strip(), followups, clarifies)
 
 
 def load_offer(path: Path, lang: str, report: FragmentReport) -> OfferDomain | None:

@@ -30,6 +30,8 @@ from datagen.config import SPLITS, load_config
 from datagen.engine import SPLIT_FILE
 
 CHALLENGE_DIR = "challenge"
+# hand-written evaluation sets: folder under data/ -> split (data/scope: contrastive scope pairs, #11)
+HAND_WRITTEN = {CHALLENGE_DIR: CHALLENGE_SPLIT, "scope": "scope"}
 OWNER = "the platform operator (scopeguard default data set)"
 LICENCE = "Apache-2.0"
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -49,13 +51,13 @@ def _counts(convs: list[Conversation]) -> dict[str, dict[str, int]]:
 
 
 def data_files(data_dir: Path, output_dir: Path) -> list[tuple[Path, str, str]]:
-    """(path, split, origin kind) of every data file: the generated splits and the challenge set."""
+    """(path, split, origin kind) of every data file: the generated splits and the hand-written sets."""
     files = [(output_dir / SPLIT_FILE.format(split=s), s, "generated") for s in SPLITS]
-    challenge = data_dir / CHALLENGE_DIR
-    if challenge.is_dir():
-        for path in sorted(challenge.iterdir()):
-            if path.name.endswith(DATA_SUFFIXES):
-                files.append((path, CHALLENGE_SPLIT, "hand"))
+    for folder, split in HAND_WRITTEN.items():
+        if (data_dir / folder).is_dir():
+            for path in sorted((data_dir / folder).iterdir()):
+                if path.name.endswith(DATA_SUFFIXES):
+                    files.append((path, split, "hand"))
     return files
 
 

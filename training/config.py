@@ -141,6 +141,11 @@ class DataConfig(_Strict):
     realdev_max_flows: int | None = Field(
         400, ge=1, description="flows evaluated per realdev file (a seeded random sample; time budget)"
     )
+    realdev_profiles: Path | None = Field(
+        None,
+        description="business profiles per realdev source/domain (training.realdev): each realdev set is "
+        "also evaluated under them, as realdev+profile/<name>",
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> DataConfig:

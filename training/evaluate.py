@@ -97,6 +97,33 @@ def evidence_accuracy(convs: Sequence[Conversation], raw: Sequence[TurnLogits]) 
     return {"n": total, "accuracy": hits / total if total else None}
 
 
+def scope_pair_accuracy(
+    convs: Sequence[Conversation], y_true: np.ndarray, y_pred: np.ndarray
+) -> dict[str, Any] | None:
+    """Contrastive scope pairs (``meta.pair_id``: one exchange under two profiles with opposite labels):
+    the share of pairs with both members right, overall and per language; None without pairs."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, conv in enumerate(convs):
+        pair = conv.meta.get("pair_id")
+        if pair is not None:
+            members[str(pair)].append(i)
+    complete = {pair: idx for pair, idx in members.items() if len(idx) == 2}
+    if not complete:
+        return None
+    right = {pair: bool(all(y_true[i] == y_pred[i] for i in idx)) for pair, idx in complete.items()}
+    by_lang: dict[str, list[bool]] = defaultdict(list)
+    for pair, idx in complete.items():
+        by_lang[convs[idx[0]].lang or MISSING].append(right[pair])
+    return {
+        "pairs": len(complete),
+        "accuracy": sum(right.values()) / len(right),
+        "incomplete": len(members) - len(complete),
+        "by_lang": {
+            lang: {"pairs": len(v), "accuracy": sum(v) / len(v)} for lang, v in sorted(by_lang.items())
+        },
+    }
+
+
 def group_value(conv: Conversation, field: str) -> str:
     if field == "lang":
         return conv.lang or MISSING
@@ -129,6 +156,9 @@ def evaluate_flows(
         "ece_uncalibrated": expected_calibration_error(y, calibrate_array(logits, None), ece_bins),
         "evidence": evidence_accuracy(convs_l, [raw[i] for i in keep]),
     }
+    pairs = scope_pair_accuracy(convs_l, y, (scores >= threshold).astype(int))
+    if pairs is not None:
+        out["scope_pairs"] = pairs
     for name, field in breakdowns.items():
         groups: dict[str, list[int]] = defaultdict(list)
         for i, conv in enumerate(convs_l):
@@ -185,4 +215,9 @@ def summary_line(name: str, metrics: dict[str, Any]) -> str:
         f"P/R(general)={fmt(o['general_precision'])}/{fmt(o['general_recall'])} "
         f"ROC-AUC={fmt(o['roc_auc'])} PR-AUC={fmt(o['pr_auc'])} ECE={fmt(o['ece'])} "
         f"evidence={fmt(metrics['evidence']['accuracy'])}"
+        + (
+            f" scope-pairs={fmt(metrics['scope_pairs']['accuracy'])} (n={metrics['scope_pairs']['pairs']})"
+            if "scope_pairs" in metrics
+            else ""
+        )
     )

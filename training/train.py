@@ -56,9 +56,11 @@ from training.loop import (
 )
 from training.model import TurnScorer
 from training.package import DecisionAgreementRule, FolderResult, write_model_folder
+from training.realdev import load_realdev_profiles, with_profiles
 
 log = logging.getLogger(__name__)
 REALDEV_SPLIT_PREFIX = "realdev/"
+REALDEV_PROFILED_PREFIX = "realdev+profile/"
 CHECKPOINT_SCORER_DIR = "scorer"  # TurnScorer.save folder inside <checkpoint_dir>/<model id>/
 
 
@@ -108,16 +110,23 @@ def load_splits(config: TrainConfig) -> tuple[dict[str, list[Conversation]], dic
     return convs, entries
 
 
-def load_realdev(directory: Path | None, max_flows: int | None, seed: int) -> dict[str, list[Conversation]]:
-    """Evaluation-only real conversations, one set per file (never trained or tuned on), sampled."""
+def load_realdev(
+    directory: Path | None, max_flows: int | None, seed: int, profiles_file: Path | None = None
+) -> dict[str, list[Conversation]]:
+    """Evaluation-only real conversations, one set per file (never trained or tuned on), sampled; with
+    ``profiles_file`` each set once more under its sources' business profiles (training.realdev)."""
     if directory is None or not directory.is_dir():
         return {}
+    profiles = load_realdev_profiles(profiles_file) if profiles_file is not None else None
     sets = {}
     for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.jsonl.gz")]):
         convs = load_conversations([path])
         if max_flows is not None and len(convs) > max_flows:
             convs = [convs[i] for i in _sample_indices(len(convs), max_flows, seed)]
-        sets[f"{REALDEV_SPLIT_PREFIX}{path.name.removesuffix('.gz').removesuffix('.jsonl')}"] = convs
+        name = path.name.removesuffix(".gz").removesuffix(".jsonl")
+        sets[f"{REALDEV_SPLIT_PREFIX}{name}"] = convs
+        if profiles is not None:
+            sets[f"{REALDEV_PROFILED_PREFIX}{name}"] = with_profiles(convs, profiles)
     return sets
 
 
@@ -208,7 +217,9 @@ def prepare(config: TrainConfig) -> Prepared:
     special = special_tokens_of(tokenizer)
     encoder = ConversationEncoder(tokenizer, config.render, special.cls_id, special.sep_id)
     convs, entries = load_splits(config)
-    realdev = load_realdev(config.data.realdev_dir, config.data.realdev_max_flows, config.seed)
+    realdev = load_realdev(
+        config.data.realdev_dir, config.data.realdev_max_flows, config.seed, config.data.realdev_profiles
+    )
     encoded: dict[str, list[Example]] = {}
     for split in config.data.train_splits:
         ds = encode_dataset(

@@ -137,3 +137,12 @@ def test_committed_data_lone_one_message_requests_are_balanced(all_generated):
     for lang in {c.lang for c in all_generated}:
         in_lang = sum(c.lang == lang for c in lone) / len(lone)
         assert 0.2 <= in_lang <= 0.3, f"{lang}: {in_lang:.0%} of lone one-message requests"
+
+
+def test_no_general_flow_is_general_by_a_clarifying_question_alone(repo_root, all_generated):
+    config = load_config(repo_root / "data" / "generate.yaml")
+    fragments = load_fragments_strict(repo_root / config.fragments_root, config.languages)
+    clarifications = checks.clarifying_answers(fragments)
+    assert len(clarifications) >= 10  # the families marked `clarifies: true`
+    problems = [p for conv in all_generated for p in checks.clarification_only_problems(conv, clarifications)]
+    assert problems == [], problems[:10]

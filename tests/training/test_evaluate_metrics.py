@@ -151,3 +151,26 @@ def test_eval_command_counts_invalid_records(tiny_model_dir, tmp_path, data_tool
     assert main(["eval", str(data), "--model", str(tiny_model_dir)]) == 1
     captured = capsys.readouterr()
     assert "turns is empty" in captured.err and "3 evaluated" in captured.out and "1 invalid" in captured.out
+
+
+def test_scope_pair_accuracy_counts_pairs_with_both_members_right():
+    from classifier.schema import Conversation, Turn
+    from training.evaluate import scope_pair_accuracy
+
+    def conv(pair: str, label: str, lang: str) -> Conversation:
+        return Conversation(
+            id=f"{pair}-{label}", turns=[Turn(role="user", text="x")], label=label, lang=lang,
+            meta={"pair_id": pair},
+        )  # fmt: skip
+
+    convs = [conv("p1", "business_support", "en"), conv("p1", "general_assistance", "en"),
+             conv("p2", "business_support", "de"), conv("p2", "general_assistance", "de"),
+             conv("p3", "business_support", "de")]  # fmt: skip
+    y_true = np.array([0, 1, 0, 1, 0])
+    y_pred = np.array([0, 1, 0, 0, 0])  # p1 right, p2 half right, p3 alone
+    result = scope_pair_accuracy(convs, y_true, y_pred)
+    assert result == {
+        "pairs": 2, "accuracy": 0.5, "incomplete": 1,
+        "by_lang": {"de": {"pairs": 1, "accuracy": 0.0}, "en": {"pairs": 1, "accuracy": 1.0}},
+    }  # fmt: skip
+    assert scope_pair_accuracy(convs[4:], y_true[4:], y_pred[4:]) is None
