@@ -287,6 +287,46 @@ def clarification_only_problems(conv: Conversation, clarifications: Collection[s
     return []
 
 
+@dataclass(frozen=True)
+class Reuse:
+    """How often the set repeats itself (issue #11 asks: a family used at most 4 times, at most 15% of
+    bot turns over 20 characters recurring word for word in 3 or more conversations)."""
+
+    families: int
+    mean_family_uses: float
+    max_family_uses: int
+    families_over_4_uses: float  # share of families
+    recurring_bot_turns: float  # share of bot turns (> 20 chars) whose text is in >= 3 conversations
+    with_profile: float  # share of conversations with a system turn
+    scope_pairs: int
+
+
+def reuse(convs: Sequence[Conversation]) -> Reuse:
+    uses: Counter[str] = Counter()
+    bot_texts: dict[str, set[str]] = defaultdict(set)
+    occurrences: list[str] = []
+    for conv in convs:
+        uses.update(set(conv.meta.get("families") or []))
+        for turn in conv.turns:
+            if turn.role == "assistant" and len(turn.text) > 20:
+                key = " ".join(words(turn.text))
+                bot_texts[key].add(str(conv.meta.get("pair_id") or conv.id))  # a pair is one exchange
+                occurrences.append(key)
+    recurring = sum(len(bot_texts[k]) >= 3 for k in occurrences)
+    pairs = {conv.meta.get("pair_id") for conv in convs} - {None}
+    return Reuse(
+        families=len(uses),
+        mean_family_uses=sum(uses.values()) / len(uses) if uses else 0.0,
+        max_family_uses=max(uses.values(), default=0),
+        families_over_4_uses=sum(n > 4 for n in uses.values()) / len(uses) if uses else 0.0,
+        recurring_bot_turns=recurring / len(occurrences) if occurrences else 0.0,
+        with_profile=sum(any(t.role == "system" for t in c.turns) for c in convs) / len(convs)
+        if convs
+        else 0.0,
+        scope_pairs=len(pairs),
+    )
+
+
 def text_leaks(conv: Conversation) -> list[str]:
     """Generator leaks in the text: an unfilled {slot} or a doubled article ("a las las 15:00")."""
     problems = []

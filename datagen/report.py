@@ -111,4 +111,11 @@ def report(root: Path = Path(".")) -> str:
     out("")
     div = checks.diversity(splits["train"])
     out("- train diversity: " + ", ".join(f"{k} {v:.3f}" for k, v in div.items()))
+    r = checks.reuse(splits["train"])
+    out(
+        f"- train reuse: {r.families} families used {r.mean_family_uses:.1f} times on average "
+        f"(max {r.max_family_uses}; {r.families_over_4_uses:.1%} over 4 times); "
+        f"{r.recurring_bot_turns:.1%} of bot turns over 20 characters recur word for word in 3+ "
+        f"conversations; {r.with_profile:.1%} with a system turn (profile); {r.scope_pairs} scope pairs"
+    )
     return "\n".join(lines) + "\n"

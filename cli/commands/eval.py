@@ -84,13 +84,6 @@ def run(args: argparse.Namespace) -> int:
     from classifier.readers import read_conversations
     from classifier.schema import RecordError
 
-    try:
-        import training.evaluate  # noqa: F401
-    except ImportError as exc:
-        raise ValueError(
-            f"scopeguard eval needs scikit-learn ({exc}); install it with pip install 'scopeguard[report]'"
-        ) from None
-
     out = sys.stdout
     convs, errors = [], []
     for item in read_conversations(args.paths, **reader_kwargs(args)):

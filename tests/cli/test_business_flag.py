@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from cli.main import main
 
 PROFILE = "Rialto Picturehouse. Independent cinema in Bristol; the chat answers questions about our films."
@@ -62,7 +60,6 @@ def test_score_with_business_equals_a_system_turn_and_names_the_profile(tmp_path
 
 
 def test_eval_with_business_equals_a_system_turn(tmp_path, tiny_model_dir, capsys):
-    pytest.importorskip("sklearn", reason="scopeguard eval needs scikit-learn (the report extra)")
     plain = write_jsonl(
         tmp_path / "plain.jsonl", [{"id": "c1", "turns": EXCHANGE, "label": "business_support"}]
     )
