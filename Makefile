@@ -13,8 +13,8 @@ DEV_STAMP := $(VENV)/.stamp-dev
 # A second environment without torch or training: the core and the service must be testable on it.
 CORE_VENV ?= .venv-core
 CORE_STAMP := $(CORE_VENV)/.stamp-core
-CORE_TESTS := tests/classifier tests/cli tests/serve
-TYPED_PACKAGES := classifier cli serve training datagen benchmarks
+CORE_TESTS := tests/classifier tests/cli tests/serve tests/review
+TYPED_PACKAGES := classifier cli serve training datagen benchmarks review
 SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
