@@ -21,9 +21,10 @@ DEMO_OUT ?= out/demo
 TRAIN_CONFIG ?= training/config.yaml
 SERVE_ARGS ?=
 BENCH_ARGS ?=
+REVIEW_LOOP_OUT ?= out/review-loop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train review-loop data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -117,6 +118,10 @@ format: $(DEV_STAMP)
 ## Fine-tune, calibrate, export and evaluate the model from training/config.yaml (see docs/MODEL.md)
 train: $(DEV_STAMP)
 	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG)
+
+## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
+review-loop: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(PY) -m benchmarks.review_loop --work $(REVIEW_LOOP_OUT)
 
 ## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
 data: $(DEV_STAMP)
