@@ -9,14 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from review_samples import write_archive
 
 from cli.main import main
 
 
 def _archive(tmp_path: Path) -> Path:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
-    from conftest import write_archive  # tests/review/conftest.py
-
     return write_archive(tmp_path / "archive.jsonl")
 
 
@@ -65,8 +63,9 @@ def test_a_bad_queue_is_a_one_line_usage_error(
         assert err.startswith("scopeguard: error: ") and message in err and err.count("\n") == 1
 
 
-def test_labelling_an_unknown_id_names_the_status_command(tmp_path: Path, tiny_model_dir: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_labelling_an_unknown_id_names_the_status_command(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     archive, queue = _archive(tmp_path), tmp_path / "q.db"
     main(["review", "pick", str(archive), "--n", "2", "--queue", str(queue), "--model", str(tiny_model_dir)])
     capsys.readouterr()

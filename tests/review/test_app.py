@@ -73,8 +73,8 @@ def test_two_reviewers_on_the_same_item_both_count_and_a_stale_page_gets_409(cli
 def test_bad_answers_are_422(client: TestClient) -> None:
     item = client.get("/api/next", headers=auth(ALICE)).json()["item"]
     users = [i for i, t in enumerate(item["turns"]) if t["role"] == "user"]
-    r = client.post(f"/api/items/{item['id']}/answer", headers=auth(ALICE),
-                    json={"action": "label", "label": "general_assistance", "general_turns": users})  # fmt: skip
+    body = {"action": "label", "label": "general_assistance", "general_turns": users}
+    r = client.post(f"/api/items/{item['id']}/answer", headers=auth(ALICE), json=body)
     assert r.status_code == 422 and "not bot turns" in r.json()["detail"]
     assert (
         client.post("/api/items/9999/answer", headers=auth(ALICE), json={"action": "skip"}).status_code == 404
@@ -95,7 +95,9 @@ def test_auth_without_key_hashes_is_a_settings_error(queue_file: Path) -> None:
 
 
 def test_a_second_server_on_the_same_queue_is_refused(queue_file: Path) -> None:
-    with ServerLock(queue_file).acquire("http://127.0.0.1:8090/"):
-        with pytest.raises(QueueError, match=r"already being served \(pid \d+, http://127.0.0.1:8090/"):
-            ServerLock(queue_file).acquire("http://127.0.0.1:8091/")
+    with (
+        ServerLock(queue_file).acquire("http://127.0.0.1:8090/"),
+        pytest.raises(QueueError, match=r"already being served \(pid \d+, http://127.0.0.1:8090/"),
+    ):
+        ServerLock(queue_file).acquire("http://127.0.0.1:8091/")
     ServerLock(queue_file).acquire("http://127.0.0.1:8091/").release()  # free again once the first stops

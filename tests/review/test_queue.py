@@ -25,7 +25,7 @@ def test_a_foreign_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> 
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER)")
     for create in (False, True):
-        with pytest.raises(QueueError, match="not a scopeguard review queue .*customers"):
+        with pytest.raises(QueueError, match=r"not a scopeguard review queue .*customers"):
             ReviewQueue.open(path, create=create)
 
 
@@ -35,7 +35,7 @@ def test_a_corrupt_queue_is_refused(queue_file: Path) -> None:
     queue_file.write_bytes(bytes(data))
     for suffix in ("-wal", "-shm"):
         Path(str(queue_file) + suffix).unlink(missing_ok=True)
-    with pytest.raises(QueueError, match="damaged|not a usable review queue"):
+    with pytest.raises(QueueError, match=r"damaged|not a usable review queue"):
         ReviewQueue.open(queue_file)
 
 
@@ -109,8 +109,8 @@ def test_two_reviewers_labelling_the_same_item_at_once_lose_nothing(queue_file: 
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=reviewer, args=(n, lab)) for n, lab in
-               (("alice", "business_support"), ("bob", "general_assistance"), ("carol", "business_support"))]  # fmt: skip
+    plan = (("alice", "business_support"), ("bob", "general_assistance"), ("carol", "business_support"))
+    threads = [threading.Thread(target=reviewer, args=(n, lab)) for n, lab in plan]
     for t in threads:
         t.start()
     for t in threads:

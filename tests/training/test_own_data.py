@@ -1,7 +1,8 @@
-"""data.own: the company's reviewed conversations mixed in through their own manifest, split by conversation."""
+"""data.own: the company's reviewed conversations, mixed in through their own manifest, split by id."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def _own(root: Path, data_tools, n: int = 60) -> Path:  # type: ignore[no-untype
     path = data_tools.write_gz(root / "own" / "reviewed.jsonl.gz", records)
     manifest = root / "own" / "manifest.json"
     manifest.write_text(json.dumps({"files": [{
-        "path": path.name, "split": "own", "sha256": __import__("hashlib").sha256(path.read_bytes()).hexdigest(),
+        "path": path.name, "split": "own", "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "provenance": {"exclusive_use": True}}]}))  # fmt: skip
     return manifest
 
