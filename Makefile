@@ -24,7 +24,7 @@ BENCH_ARGS ?=
 REVIEW_LOOP_OUT ?= out/review-loop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train review-loop data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train review-loop bench-review data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -122,6 +122,10 @@ train: $(DEV_STAMP)
 ## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
 review-loop: $(DEV_STAMP)
 	OMP_NUM_THREADS=2 $(PY) -m benchmarks.review_loop --work $(REVIEW_LOOP_OUT)
+
+## Picking against random picks, a linear head on frozen encoder features (writes benchmarks/results/review_simulation.md)
+bench-review: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(PY) -m benchmarks.review_simulation --model $(MODEL) $(BENCH_ARGS)
 
 ## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
 data: $(DEV_STAMP)
