@@ -89,7 +89,7 @@ test-core: $(CORE_STAMP)
 	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch is installed in $(CORE_VENV)"; exit 1; }
 	$(CORE_VENV)/bin/pytest -q $(CORE_TESTS) --ignore=$(FUZZ_TESTS)
 
-## The report rendered in headless Chromium through Selenium (installs Debian's chromium first if missing)
+## The report and the review page in headless Chromium through Selenium (installs Debian's chromium first if missing)
 test-browser: $(DEV_STAMP) browser
 	$(VENV)/bin/pytest -q -rs tests/browser
 
