@@ -13,17 +13,18 @@ DEV_STAMP := $(VENV)/.stamp-dev
 # A second environment without torch or training: the core and the service must be testable on it.
 CORE_VENV ?= .venv-core
 CORE_STAMP := $(CORE_VENV)/.stamp-core
-CORE_TESTS := tests/classifier tests/cli tests/serve
-TYPED_PACKAGES := classifier cli serve training datagen benchmarks
+CORE_TESTS := tests/classifier tests/cli tests/serve tests/review
+TYPED_PACKAGES := classifier cli serve training datagen benchmarks review
 SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
 TRAIN_CONFIG ?= training/config.yaml
 SERVE_ARGS ?=
 BENCH_ARGS ?=
+REVIEW_LOOP_OUT ?= out/review-loop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train review-loop bench-review data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -88,7 +89,7 @@ test-core: $(CORE_STAMP)
 	@! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null || { echo "torch is installed in $(CORE_VENV)"; exit 1; }
 	$(CORE_VENV)/bin/pytest -q $(CORE_TESTS) --ignore=$(FUZZ_TESTS)
 
-## The report rendered in headless Chromium through Selenium (installs Debian's chromium first if missing)
+## The report and the review page in headless Chromium through Selenium (installs Debian's chromium first if missing)
 test-browser: $(DEV_STAMP) browser
 	$(VENV)/bin/pytest -q -rs tests/browser
 
@@ -117,6 +118,14 @@ format: $(DEV_STAMP)
 ## Fine-tune, calibrate, export and evaluate the model from training/config.yaml (see docs/MODEL.md)
 train: $(DEV_STAMP)
 	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG)
+
+## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
+review-loop: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(PY) -m benchmarks.review_loop --work $(REVIEW_LOOP_OUT)
+
+## Picking against random picks, a linear head on frozen encoder features (writes benchmarks/results/review_simulation.md)
+bench-review: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(PY) -m benchmarks.review_simulation --model $(MODEL) $(BENCH_ARGS)
 
 ## Regenerate the data set and its manifest from the fragments (byte for byte reproducible)
 data: $(DEV_STAMP)

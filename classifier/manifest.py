@@ -35,7 +35,7 @@ from classifier import readers
 from classifier.schema import Conversation, RecordError
 from classifier.validation import validation_problems
 
-MANIFEST_FILE = "manifest.json"
+MANIFEST_FILE = readers.DATA_MANIFEST_NAME  # "manifest.json": directory reads skip it
 MANIFEST_VERSION = 1
 DATA_DIR = Path("data")
 CHALLENGE_SPLIT = "challenge"

@@ -19,7 +19,9 @@ from importlib.metadata import PackageNotFoundError, version
 from classifier.schema import RecordError
 
 PROG = "scopeguard"
-COMMANDS: tuple[str, ...] = ("validate", "eval", "train", "score", "report", "serve", "keys", "data")
+COMMANDS: tuple[str, ...] = (
+    "validate", "eval", "train", "score", "report", "serve", "keys", "data", "review",
+)  # fmt: skip
 USAGE_ERROR = 2
 
 

@@ -122,6 +122,38 @@ class QuantizationConfig(_Strict):
     max_macro_f1_loss_points: float = Field(0.3, ge=0, description="allowed macro-F1 drop, 0-100 scale")
 
 
+class OwnDataConfig(_Strict):
+    """The company's reviewed conversations (``scopeguard review export``), mixed into training when present.
+
+    Read only through the provenance gate of their own manifest (the export writes it). Split by
+    conversation: each id goes to train, validation or test by a keyed hash, so a conversation is never
+    in training and evaluation at once and adding conversations never moves existing ones. The parts are
+    the splits ``own/train``, ``own/validation`` (joins calibration and the threshold) and ``own/test``
+    (evaluated only; the model card reports the own splits in a table of their own). Absent manifest:
+    nothing changes.
+    """
+
+    manifest: Path = Field(
+        Path("data/own/manifest.json"), description="manifest of the reviewed exports (skipped if absent)"
+    )
+    split: str = Field("own", description="the manifest split holding the reviewed conversations")
+    weight: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="times each own training conversation is seen per epoch, relative to "
+        "a generated one (fractions: a seeded share gets one more copy)",
+    )
+    validation_share: float = Field(0.2, ge=0, lt=1, description="share of own conversations for validation")
+    test_share: float = Field(0.2, ge=0, lt=1, description="share of own conversations only evaluated")
+
+    @model_validator(mode="after")
+    def _shares(self) -> OwnDataConfig:
+        if self.validation_share + self.test_share >= 1:
+            raise ValueError("own.validation_share + own.test_share must stay below 1 (training needs some)")
+        return self
+
+
 class DataConfig(_Strict):
     manifest: Path = Field(
         Path("data/manifest.json"), description="data manifest (sha256, split, exclusive_use)"
@@ -145,6 +177,9 @@ class DataConfig(_Strict):
         None,
         description="business profiles per realdev source/domain (training.realdev): each realdev set is "
         "also evaluated under them, as realdev+profile/<name>",
+    )
+    own: OwnDataConfig | None = Field(
+        None, description="the company's reviewed conversations (data/own/, OwnDataConfig); None: not used"
     )
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from classifier.model_metrics import BinaryMetrics, ModelMetrics, SplitMetrics
 from training.config import TrainConfig
 
 BREAKDOWN_KEYS = ("lang", "domain", "category", "source")
+OWN_PREFIX = "own/"  # the company's reviewed conversations (training.train.with_own_data)
 
 
 def _f(value: Any, digits: int = 3) -> str:
@@ -61,6 +62,24 @@ def _breakdown(split: str, metrics: SplitMetrics, key: str) -> list[str]:
     return [*lines, ""]
 
 
+def _own_section(splits: dict[str, SplitMetrics]) -> list[str]:
+    """The company's reviewed traffic, reported apart from the generated data (empty without it)."""
+    own = {name: m for name, m in splits.items() if name.startswith(OWN_PREFIX)}
+    if not own:
+        return []
+    return [
+        "## The company's reviewed traffic",
+        "Conversations picked from the company's archive and labelled in `scopeguard review` "
+        "(`data/own/`), split by conversation: `own/train` was trained on, `own/validation` joined "
+        "calibration and the threshold, **`own/test`** is the honest number on the company's own traffic. "
+        "Picked conversations over-represent hard cases, so these numbers are lower than on a random "
+        "sample of the archive.",
+        "",
+        *_split_table(own),
+        "",
+    ]
+
+
 def render_model_card(
     model: ModelConfig, metrics: ModelMetrics, provenance: dict[str, Any], config: TrainConfig
 ) -> str:
@@ -106,8 +125,9 @@ def render_model_card(
         f"**{test}** is the honest number. Sets under `realdev/` are real public conversations, never "
         "trained or tuned on.",
         "",
-        *_split_table(splits),
+        *_split_table({k: v for k, v in splits.items() if not k.startswith(OWN_PREFIX)}),
         "",
+        *_own_section(splits),
         "## Baselines (threshold 0.5)",
         "",
         *(_baseline_table(metrics.baselines, splits) if metrics.baselines else ["(not run)"]),

@@ -10,6 +10,7 @@ place at the end, so a half-written model is never picked up.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -101,13 +102,72 @@ class Stopwatch:
 
 
 def load_splits(config: TrainConfig) -> tuple[dict[str, list[Conversation]], dict[str, list[ManifestEntry]]]:
-    """Conversations of every configured split, each file through the provenance gate."""
+    """Conversations of every configured split, each file through the provenance gate (the own splits
+    through the gate of their own manifest, see ``with_own_data``)."""
     data = config.data
     splits = (*data.train_splits, *data.validation_splits, *data.test_splits)
-    entries = gate_splits(data.manifest, splits)
-    convs = {split: load_conversations([e.path for e in entries[split]]) for split in splits}
+    main = [s for s in splits if not s.startswith(OWN_PREFIX)]
+    entries = gate_splits(data.manifest, main)
+    convs = {split: load_conversations([e.path for e in entries[split]]) for split in main}
+    own_convs, own_entries = load_own(config)
+    for split in splits:
+        if split.startswith(OWN_PREFIX):
+            convs[split], entries[split] = own_convs.get(split, []), own_entries
     check_disjoint(convs)
     return convs, entries
+
+
+OWN_PREFIX = "own/"
+OWN_PARTS = ("train", "validation", "test")
+
+
+def own_part(conv_id: str, validation_share: float, test_share: float) -> str:
+    """train, validation or test for one own conversation: a hash of its id, stable as data is added."""
+    digest = hashlib.sha256(f"scopeguard-own-split\0{conv_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    if u < validation_share:
+        return "validation"
+    return "test" if u < validation_share + test_share else "train"
+
+
+def load_own(config: TrainConfig) -> tuple[dict[str, list[Conversation]], list[ManifestEntry]]:
+    """The reviewed conversations split by conversation into ``own/train|validation|test`` (empty parts
+    are left out); nothing when ``data.own`` is off or its manifest does not exist."""
+    own = config.data.own
+    if own is None or not Path(own.manifest).is_file():
+        return {}, []
+    entries = gate_splits(own.manifest, [own.split])[own.split]
+    parts: dict[str, list[Conversation]] = {}
+    for conv in load_conversations([e.path for e in entries]):
+        part = own_part(conv.id, own.validation_share, own.test_share)
+        parts.setdefault(f"{OWN_PREFIX}{part}", []).append(conv)
+    return parts, entries
+
+
+def with_own_data(config: TrainConfig) -> TrainConfig:
+    """``config`` with the non-empty own splits added to the train, validation and test splits (the
+    saved config copy lists them, so it repeats the run); unchanged without own data."""
+    parts, _ = load_own(config)
+    data = config.data
+    roles = {"train": data.train_splits, "validation": data.validation_splits, "test": data.test_splits}
+    update = {}
+    for part in OWN_PARTS:
+        name = f"{OWN_PREFIX}{part}"
+        if name in parts and name not in roles[part]:
+            update[f"{part}_splits"] = (*roles[part], name)
+    if not update:
+        return config
+    return config.model_copy(update={"data": data.model_copy(update=update)})
+
+
+def own_weighted(examples: list[Example], weight: float, seed: int) -> list[Example]:
+    """Each example ``int(weight)`` times, plus a seeded share ``weight - int(weight)`` once more."""
+    whole, frac = int(weight), weight - int(weight)
+    extra: list[Example] = []
+    if frac > 0 and examples:
+        k = max(1, round(frac * len(examples)))
+        extra = [examples[i] for i in _sample_indices(len(examples), k, seed)]
+    return [e for e in examples for _ in range(whole)] + extra
 
 
 def load_realdev(
@@ -170,6 +230,7 @@ def _progress_callback(config: TrainConfig, total_hint: int):
 
 def run_training(config: TrainConfig) -> TrainResult:
     """Run the whole pipeline of the module docstring and return the written model folder."""
+    config = with_own_data(config)
     with deterministic(config.seed, config.threads):
         return _run(config)
 
@@ -227,11 +288,16 @@ def prepare(config: TrainConfig) -> Prepared:
             encoder,
             cache_dir=config.data.cache_dir,
             name=split,
-            sources=[e.sha256 for e in entries[split]],
+            sources=[e.sha256 for e in entries[split]] + ([split] if split.startswith(OWN_PREFIX) else []),
         )
         encoded[split] = examples_from_dataset(ds)
-    train_all = [e for s in config.data.train_splits for e in encoded[s]]
+    own_train = f"{OWN_PREFIX}train"
+    train_all = [e for s in config.data.train_splits if s != own_train for e in encoded[s]]
     train_examples = subsample(train_all, config.optim.max_train_windows, config.seed)
+    if own_train in encoded and config.data.own is not None:  # never subsampled away; weighted instead
+        own_examples = own_weighted(encoded[own_train], config.data.own.weight, config.seed)
+        train_all = [*train_all, *encoded[own_train]]
+        train_examples = [*train_examples, *own_examples]
     return Prepared(started, git, base_dir, tokenizer, special, convs, entries, realdev, train_all,
                     train_examples)  # fmt: skip
 

@@ -23,7 +23,8 @@ A :class:`ReadStats` passed as ``stats`` is filled while reading: per file, ``re
 
 Directories are read recursively, files in sorted order, keeping only supported extensions
 (``.jsonl .json .csv .txt``, each optionally ``.gz``). ``<file>.meta.json`` is reserved for sidecars
-(settings of a whatsapp-txt export) and is never read as data, even when named explicitly.
+(settings of a whatsapp-txt export) and is never read as data, even when named explicitly; a file named
+``manifest.json`` in a directory is a data manifest and is left out when the directory is read.
 
 Format detection (``format="auto"``), after removing ``.gz``: ``.csv`` is csv, ``.txt`` is
 whatsapp-txt, ``.jsonl``/``.json`` look at the first non-empty line: ``turns`` means jsonl,
@@ -79,6 +80,9 @@ READERS: dict[str, Reader] = {
 }
 FORMATS: tuple[str, ...] = tuple(READERS)
 DATA_EXTENSIONS = (".jsonl", ".json", ".csv", ".txt")
+# A data manifest (classifier.manifest: data/manifest.json, data/own/manifest.json) lies beside the data it
+# lists; reading the folder reads the data, not the manifest.
+DATA_MANIFEST_NAME = "manifest.json"
 
 # Top-level keys that identify a JSON Lines format, checked in this order.
 _JSON_KEYS = (
@@ -100,7 +104,7 @@ def is_sidecar(path: Path) -> bool:
 
 def _is_data_file(path: Path) -> bool:
     name = strip_gz(path.name).lower()
-    return name.endswith(DATA_EXTENSIONS) and not is_sidecar(path)
+    return name.endswith(DATA_EXTENSIONS) and not is_sidecar(path) and name != DATA_MANIFEST_NAME
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
