@@ -280,13 +280,14 @@ def coherence_findings(frag: LanguageFragments) -> list[Finding]:
     for domain in frag.domains.values():
         for fam in domain.families:
             out.extend(family_findings(fam.uid, fam.user, fam.bot, fam.followups, frag.lang))
-    for category in frag.categories.values():
-        for general in category.families:
-            out.extend(business_hooks(general.uid, general.user, frag.lang))
-            out.extend(
-                f
-                for f in family_findings(general.uid, general.user, general.bot, general.followups, frag.lang)
-                if f.rule not in GENERAL_SKIPS
-            )
+    offers = [f for offer in frag.offers.values() for f in offer.families]
+    for general in [f for category in frag.categories.values() for f in category.families] + offers:
+        # offer exchanges are read under other businesses' profiles too: their requests stay neutral
+        out.extend(business_hooks(general.uid, general.user, frag.lang))
+        out.extend(
+            f
+            for f in family_findings(general.uid, general.user, general.bot, general.followups, frag.lang)
+            if f.rule not in GENERAL_SKIPS
+        )
     out.extend(smalltalk_findings(frag))
     return out

@@ -143,7 +143,8 @@ def _check(args: argparse.Namespace) -> int:
             f"{lang}: {len(frag.domains)} domains ({fams} families, {kinds['explanation']} explanations), "
             f"{len(frag.categories)} categories ({gen} families), "
             f"{sum(len(v) for v in frag.glue.lists.values())} glue lines, "
-            f"{len(frag.glue.smalltalk)} small-talk pairs"
+            f"{len(frag.glue.smalltalk)} small-talk pairs, {len(frag.offers)} offer files "
+            f"({sum(len(o.families) for o in frag.offers.values())} families)"
         )
     print(f"{len(report.files)} files checked: {len(report.errors)} errors, {len(report.warnings)} warnings")
     return 1 if report.errors else 0

@@ -3,6 +3,7 @@ synopsis line exists on its command, and every `make` target it names exists."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -33,10 +34,20 @@ SYNOPSES = [line for line in COMMANDS if "[" in line or "..." in line or "|" in 
 EXAMPLES = [line for line in COMMANDS if line not in SYNOPSES]
 
 
-def subcommand_options(name: str) -> set[str]:
-    parser = build_parser()
-    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices[name]  # type: ignore[union-attr]
-    return {opt for action in sub._actions for opt in action.option_strings}
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subs[0].choices) if subs else {}
+
+
+def command_options(words: list[str]) -> tuple[str, set[str]]:
+    """The (nested) command a line names (``review pick``) and the options its parser knows."""
+    parser, names = build_parser(), []
+    for word in words:
+        choices = _choices(parser)
+        if word not in choices:
+            break
+        parser, names = choices[word], [*names, word]
+    return " ".join(names), {opt for action in parser._actions for opt in action.option_strings}
 
 
 def test_the_readme_has_commands_to_check():
@@ -59,9 +70,10 @@ def test_every_synopsis_flag_exists(line):
     words = line.split()
     if words[1].startswith("-"):
         return  # scopeguard --help
-    options = subcommand_options(words[1])
+    command, options = command_options(words[1:])
+    assert command, f"{words[1]} is not a command"
     flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", line))
-    assert flags <= options, f"{words[1]}: {sorted(flags - options)} not in its parser"
+    assert flags <= options, f"{command}: {sorted(flags - options)} not in its parser"
 
 
 def test_every_make_target_exists():
