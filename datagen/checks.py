@@ -205,10 +205,11 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
     """
     meta = conv.meta
     problems = []
+    if "business" not in meta and "business_name" not in meta:
+        problems.append(f"{conv.id}: meta.business (or meta.business_name) missing")
     for key in (
         "domain",
         "category",
-        "business",
         "channel",
         "flow",
         "families",
@@ -237,6 +238,8 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
         problems.append(f"{conv.id}: deflection without general_requests")
     if conv.label == POSITIVE_LABEL and not general_requests:
         problems.append(f"{conv.id}: general_assistance without general_requests")
+    if meta.get("pair_id") is not None and not any(t.role == "system" for t in conv.turns):
+        problems.append(f"{conv.id}: a scope pair member without its profile (system turn)")
     if conv.label == POSITIVE_LABEL and meta.get("category") is None:
         problems.append(f"{conv.id}: general_assistance with meta.category null")
     has_category = meta.get("category") is not None

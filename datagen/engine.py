@@ -111,7 +111,9 @@ def _timestamps(turns: list[dict], rng: random.Random) -> None:
 
 
 def _pick_domain(pool: LanguageFragments, rng: random.Random, *, with_offer: bool = False) -> Domain:
-    domains = [pool.domains[k] for k in sorted(pool.domains) if not with_offer or k in pool.offers]
+    domains = [
+        pool.domains[k] for k in sorted(pool.domains) if not with_offer or k in _own_offer_domains(pool)
+    ]
     if not domains:
         raise GenerationError(f"{pool.lang}: no business domain of this pool has an offer file")
     return rng.choices(domains, weights=[len(d.families) for d in domains])[0]
@@ -319,8 +321,11 @@ def generate_split(
     for index, (lang, flow) in enumerate(split_schedule(split, config)):
         if lang not in pools:
             raise GenerationError(f"split {split}: no fragments pool for language {lang!r}")
-        if flow == PAIR_FLOW:
-            records += _generate_pair(pools[lang], split, index, config, seen)
+        if flow == PAIR_FLOW or (flow in OWN_OFFER_FLOWS and not _own_offer_domains(pools[lang])):
+            # without a business of an offer's own kind in this pool, the offer is shown under its
+            # kind's profile alone: a pair's business member
+            pair = _generate_pair(pools[lang], split, index, config, seen)
+            records += pair if flow == PAIR_FLOW else _as_flow(pair[0], flow)
             continue
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
@@ -340,6 +345,19 @@ def generate_split(
         record["meta"]["split"] = split
         records.append({"id": f"gen-{split}-{index:05d}", **record})
     return records
+
+
+def _own_offer_domains(pool: LanguageFragments) -> list[str]:
+    return [k for k in pool.domains if k in pool.offers]
+
+
+def _as_flow(record: dict, flow: str) -> list[dict]:
+    meta = record["meta"]
+    for key in ("pair_id", "member"):
+        meta.pop(key, None)
+    meta["flow"], meta["variant"] = flow, "profile_only"
+    record["id"] = record["id"][:-1]  # no member suffix
+    return [record]
 
 
 def _generate_pair(

@@ -116,7 +116,7 @@ def build_pools(
                 general = tuple(f for f in cat.families if f.uid in uids)
                 if general:
                     categories[split][key] = replace(cat, families=general)
-        offers = _offer_pools(frag, config, lang_index)
+        offers = _offer_pools(frag, config, lang_index, domain_pair)
         glue_lists: dict[str, dict[str, tuple]] = {s: {} for s in SPLITS}
         for name, lines in frag.glue.lists.items():
             owner = _assign([g.uid for g in lines], shares, seed, SPLITS, shared_if_short=True)
@@ -144,12 +144,13 @@ def build_pools(
 
 
 def _offer_pools(
-    frag: LanguageFragments, config: GenerateConfig, lang_index: int
+    frag: LanguageFragments, config: GenerateConfig, lang_index: int, domain_pair: dict[str, str]
 ) -> dict[str, dict[str, OfferDomain]]:
-    """split -> offer domain -> its families in that split: paired like business domains (heldout
+    """split -> offer domain -> its families in that split: an offer of a business domain goes where the
+    domain's families go (so its businesses find their own offer), the others are paired alike (heldout
     domains are heldout's alone); businesses and profiles are shared, like the domains' system prompts."""
-    open_offers = [k for k in sorted(frag.offers) if k not in config.heldout_domains]
-    pair = paired_splits(open_offers, lang_index, config.seed, SPLITS[1:])
+    open_offers = [k for k in sorted(frag.offers) if k not in config.heldout_domains and k not in domain_pair]
+    pair = {**paired_splits(open_offers, lang_index, config.seed, SPLITS[1:]), **domain_pair}
     out: dict[str, dict[str, OfferDomain]] = {s: {} for s in SPLITS}
     for key, offer in frag.offers.items():
         splits = ("heldout",) if key in config.heldout_domains else ("train", pair[key])

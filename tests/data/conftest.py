@@ -34,5 +34,11 @@ def all_generated(generated) -> list[Conversation]:
 
 
 @pytest.fixture(scope="session")
-def dataset_shares(all_generated) -> checks.Shares:
-    return checks.shares(all_generated)
+def unpaired(all_generated) -> list[Conversation]:
+    """The conversations that are not scope pairs: the flows whose shares the config sets."""
+    return [c for c in all_generated if c.meta.get("pair_id") is None]
+
+
+@pytest.fixture(scope="session")
+def dataset_shares(unpaired) -> checks.Shares:
+    return checks.shares(unpaired)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from classifier.manifest import load_manifest, manifest_path, verified_data_files
-from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL
+from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
 from datagen import checks
 from datagen.config import load_config
 from datagen.fragments import LANGUAGES, load_fragments_strict
@@ -128,7 +128,8 @@ def test_committed_data_has_no_slot_or_article_leaks(all_generated):
     assert problems == [], problems[:10]
 
 
-def test_committed_data_lone_one_message_requests_are_balanced(all_generated):
+def test_committed_data_lone_one_message_requests_are_balanced(unpaired):
+    all_generated = unpaired  # scope pairs always carry a profile (system turn): never one message
     lone = [c for c in all_generated if len(c.turns) == 1 and c.turns[0].role == "user"]
     share = len(lone) / len(all_generated)
     assert 0.09 <= share <= 0.13, f"lone one-message requests are {share:.1%} of the data"
@@ -146,3 +147,31 @@ def test_no_general_flow_is_general_by_a_clarifying_question_alone(repo_root, al
     assert len(clarifications) >= 10  # the families marked `clarifies: true`
     problems = [p for conv in all_generated for p in checks.clarification_only_problems(conv, clarifications)]
     assert problems == [], problems[:10]
+
+
+def test_at_least_40_percent_carry_a_profile_and_the_rest_mostly_none(all_generated):
+    system = sum(any(t.role == "system" for t in c.turns) for c in all_generated) / len(all_generated)
+    name_only = sum(
+        c.meta.get("business") is not None and not any(t.role == "system" for t in c.turns)
+        for c in all_generated
+    ) / len(all_generated)
+    assert system >= 0.40, f"{system:.1%} carry a profile (system turn)"
+    assert name_only <= 0.10, f"{name_only:.1%} carry a name-only meta.business profile"
+
+
+def test_scope_pairs_are_one_exchange_under_two_profiles_in_one_split(generated):
+    members: dict[str, list[tuple[str, Conversation]]] = {}
+    for split, convs in generated.items():
+        for conv in convs:
+            if conv.meta.get("pair_id") is not None:
+                members.setdefault(conv.meta["pair_id"], []).append((split, conv))
+    assert len(members) >= 1500
+    offer_domains, langs = set(), set()
+    for pair, items in members.items():
+        (split_a, a), (split_b, b) = sorted(items, key=lambda item: item[1].meta["member"])
+        assert split_a == split_b and (a.label, b.label) == (NEGATIVE_LABEL, "general_assistance"), pair
+        assert a.turns[1:] == b.turns[1:] and a.turns[0].text != b.turns[0].text, pair
+        assert a.meta["offer_domain"] == b.meta["offer_domain"] == a.meta["domain"] != b.meta["domain"], pair
+        offer_domains.add(a.meta["offer_domain"])
+        langs.add(a.lang)
+    assert len(offer_domains) >= 20 and len(langs) == 4

@@ -84,20 +84,22 @@ def test_a_scope_pair_is_one_exchange_under_two_profiles_with_opposite_labels(po
     assert shapes["lone"] and shapes["exchange"]
 
 
-def test_pairs_take_their_share_of_a_split_and_the_default_takes_none():
+def test_pairs_take_their_share_of_a_split_and_a_zero_share_takes_none():
     config = load_config()
-    assert all(flow != PAIR_FLOW for _, flow in split_schedule("validation", config))
+    off = config.model_copy(update={"scope": ScopeConfig()})
+    assert all(flow != PAIR_FLOW for _, flow in split_schedule("validation", off))
     paired = config.model_copy(update={"scope": ScopeConfig(pair_share=0.3)})
     schedule = split_schedule("validation", paired)
     pairs = sum(flow == PAIR_FLOW for _, flow in schedule)
     assert pairs == 150 and len(schedule) + pairs == config.split_sizes["validation"]
 
 
-def test_the_default_config_draws_only_the_first_categories_and_no_offer_flow():
+def test_the_committed_config_enables_scope_as_issue_11_asks():
     config = load_config()
-    assert config.categories == FIRST_CATEGORIES and "focused_chat" not in config.categories
-    assert config.scope == ScopeConfig()
-    assert not {"offer_business", "offer_embedded", "offer_deflection"} & set(config.flow_mix)
+    assert set(FIRST_CATEGORIES) < set(config.categories) and "focused_chat" in config.categories
+    assert config.scope.pair_share >= 0.3 and config.scope.offer_profiles
+    assert {"offer_business", "offer_embedded", "offer_deflection"} <= set(config.flow_mix)
+    assert ScopeConfig() == ScopeConfig(pair_share=0.0)  # the defaults draw nothing new
 
 
 def test_a_higher_system_rate_gives_more_profiles(pool):
