@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from datagen.config import SPLITS, GenerateConfig
 from datagen.fragments import Category, Domain, Glue, LanguageFragments, OfferDomain
@@ -85,37 +86,11 @@ def build_pools(
         others = SPLITS[1:]
         open_domains = [k for k in sorted(frag.domains) if k not in config.heldout_domains]
         domain_pair = paired_splits(open_domains, lang_index, seed, others)
-        domains: dict[str, dict[str, Domain]] = {s: {} for s in SPLITS}
-        for key, dom in frag.domains.items():
-            splits = ("heldout",) if key in config.heldout_domains else ("train", domain_pair[key])
-            owner = _assign(
-                [f.uid for f in dom.families],
-                _pair_shares(shares, splits[-1]),
-                seed,
-                splits,
-                shared_if_short=False,
-            )
-            for split, uids in owner.items():
-                fams = tuple(f for f in dom.families if f.uid in uids)
-                if fams:
-                    domains[split][key] = replace(dom, families=fams)
+        domains = _family_pools(frag.domains, domain_pair, config.heldout_domains, config)
         used = {k: c for k, c in frag.categories.items() if k in config.categories}
         open_categories = [k for k in sorted(used) if k not in config.heldout_categories]
         category_pair = paired_splits(open_categories, lang_index, seed, others)
-        categories: dict[str, dict[str, Category]] = {s: {} for s in SPLITS}
-        for key, cat in used.items():
-            splits = ("heldout",) if key in config.heldout_categories else ("train", category_pair[key])
-            owner = _assign(
-                [f.uid for f in cat.families],
-                _pair_shares(shares, splits[-1]),
-                seed,
-                splits,
-                shared_if_short=False,
-            )
-            for split, uids in owner.items():
-                general = tuple(f for f in cat.families if f.uid in uids)
-                if general:
-                    categories[split][key] = replace(cat, families=general)
+        categories = _family_pools(used, category_pair, config.heldout_categories, config)
         offers = _offer_pools(frag, config, lang_index, domain_pair)
         glue_lists: dict[str, dict[str, tuple]] = {s: {} for s in SPLITS}
         for name, lines in frag.glue.lists.items():
@@ -151,18 +126,29 @@ def _offer_pools(
     domains are heldout's alone); businesses and profiles are shared, like the domains' system prompts."""
     open_offers = [k for k in sorted(frag.offers) if k not in config.heldout_domains and k not in domain_pair]
     pair = {**paired_splits(open_offers, lang_index, config.seed, SPLITS[1:]), **domain_pair}
-    out: dict[str, dict[str, OfferDomain]] = {s: {} for s in SPLITS}
-    for key, offer in frag.offers.items():
-        splits = ("heldout",) if key in config.heldout_domains else ("train", pair[key])
-        owner = _assign(
-            [f.uid for f in offer.families],
+    return _family_pools(frag.offers, pair, config.heldout_domains, config)
+
+
+_Owner = TypeVar("_Owner", Domain, Category, OfferDomain)
+
+
+def _family_pools(
+    owners: dict[str, _Owner], pair: dict[str, str], heldout: tuple[str, ...], config: GenerateConfig
+) -> dict[str, dict[str, _Owner]]:
+    """split -> key -> the owner (domain, category, offer) with its families of that split: a heldout
+    key's all go to heldout; the others' are shared by train and their paired split."""
+    out: dict[str, dict[str, _Owner]] = {s: {} for s in SPLITS}
+    for key, owner in owners.items():
+        splits = ("heldout",) if key in heldout else ("train", pair[key])
+        assigned = _assign(
+            [f.uid for f in owner.families],
             _pair_shares(config.family_shares, splits[-1]),
             config.seed,
             splits,
             shared_if_short=False,
         )
-        for split, uids in owner.items():
-            families = tuple(f for f in offer.families if f.uid in uids)
+        for split, uids in assigned.items():
+            families = tuple(f for f in owner.families if f.uid in uids)
             if families:
-                out[split][key] = replace(offer, families=families)
+                out[split][key] = replace(owner, families=families)
     return out

@@ -23,22 +23,20 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_score_with_business_equals_a_system_turn_and_names_the_profile(tmp_path, tiny_model_dir, capsys):
-    plain = write_jsonl(
-        tmp_path / "plain.jsonl", [{"id": "c1", "turns": EXCHANGE, "label": "business_support"}]
-    )
+def same_exchange_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The exchange without a profile, the same with PROFILE as its system turn, and PROFILE as a file."""
+    record = {"id": "c1", "turns": EXCHANGE, "label": "business_support"}
+    plain = write_jsonl(tmp_path / "plain.jsonl", [record])
     own = write_jsonl(
-        tmp_path / "own.jsonl",
-        [
-            {
-                "id": "c1",
-                "turns": [{"role": "system", "text": PROFILE}, *EXCHANGE],
-                "label": "business_support",
-            }
-        ],
+        tmp_path / "own.jsonl", [{**record, "turns": [{"role": "system", "text": PROFILE}, *EXCHANGE]}]
     )
     profile = tmp_path / "cinema.txt"
     profile.write_text(PROFILE, encoding="utf-8")
+    return plain, own, profile
+
+
+def test_score_with_business_equals_a_system_turn_and_names_the_profile(tmp_path, tiny_model_dir, capsys):
+    plain, own, profile = same_exchange_files(tmp_path)
     model = ["--model", str(tiny_model_dir)]
     assert (
         main(["score", str(plain), *model, "--business", str(profile), "--out", str(tmp_path / "a.jsonl")])
@@ -60,21 +58,7 @@ def test_score_with_business_equals_a_system_turn_and_names_the_profile(tmp_path
 
 
 def test_eval_with_business_equals_a_system_turn(tmp_path, tiny_model_dir, capsys):
-    plain = write_jsonl(
-        tmp_path / "plain.jsonl", [{"id": "c1", "turns": EXCHANGE, "label": "business_support"}]
-    )
-    own = write_jsonl(
-        tmp_path / "own.jsonl",
-        [
-            {
-                "id": "c1",
-                "turns": [{"role": "system", "text": PROFILE}, *EXCHANGE],
-                "label": "business_support",
-            }
-        ],
-    )
-    profile = tmp_path / "cinema.txt"
-    profile.write_text(PROFILE, encoding="utf-8")
+    plain, own, profile = same_exchange_files(tmp_path)
     model = ["--model", str(tiny_model_dir)]
     assert main(["eval", str(plain), *model, "--business", str(profile), "--json"]) == 0
     with_business = json.loads(capsys.readouterr().out)
