@@ -8,7 +8,6 @@ configured, only hashes, as for the service). Without auth (``--no-auth``) revie
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +15,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from review.queue import REVIEWER_PATTERN
+from serve.settings import KEY_HASH
 
 ENV_PREFIX = "SCOPEGUARD_REVIEW_"
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ReviewSettings(BaseSettings):
@@ -49,7 +48,7 @@ class ReviewSettings(BaseSettings):
         for name, digest in value.items():
             if not REVIEWER_PATTERN.match(name):
                 raise ValueError(f"reviewer name {name!r}: 1-64 letters, digits or . _ @ -")
-            if not _SHA256_HEX.match(digest):
+            if not KEY_HASH.match(digest):
                 raise ValueError(
                     f"the key of {name} is not a SHA-256 hex digest; configure hashes, never keys "
                     "(`scopeguard keys new` prints both)"

@@ -20,7 +20,8 @@ from classifier.schema import DEFAULT_LIMITS, Limits
 ENV_PREFIX = "SCOPEGUARD_"
 ENV_FILE = ".env"
 DEFAULT_AUDIT_URL = "sqlite:///scopeguard-audit.sqlite3"
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# what a configured key is: its SHA-256 hex digest (never the key itself); review/settings.py too
+KEY_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 KeyHashes = Annotated[tuple[str, ...], NoDecode]
 
@@ -104,7 +105,7 @@ class Settings(BaseSettings):
     @classmethod
     def _hex_digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for digest in value:
-            if not _SHA256_HEX.match(digest):
+            if not KEY_HASH.match(digest):
                 raise ValueError(
                     f"{digest[:12]!r}... is not a SHA-256 hex digest (64 characters 0-9a-f); configure key "
                     "hashes, never keys: `scopeguard keys new` prints a key and its hash"
