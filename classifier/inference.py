@@ -191,7 +191,7 @@ class Classifier:
         batch_size = batch_size or self.default_batch_size
         fallback = profile if profile is not None else self.config.default_profile
         profiles = [resolve_profile(conv, fallback) for conv in convs]
-        per_conv = self.encoder.encode_many(convs, [p.text if p is not None else None for p in profiles])
+        per_conv = self.encoder.encode_many(convs, fallback.text if fallback is not None else None)
         turns: list[dict[int, tuple[str, float]]] = [{} for _ in convs]
         items: list[tuple[int, Window]] = []
         cache = self.window_cache

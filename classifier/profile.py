@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from classifier.render import normalize_text
-from classifier.schema import PROFILE_META_KEY, BusinessProfile, Conversation
+from classifier.schema import PROFILE_META_KEY, BusinessProfile, Conversation, record_profile
 from classifier.validation import validation_problems
 
 DIGEST_CHARS = 12
@@ -111,9 +111,10 @@ def load_profile(path: str | Path) -> BusinessProfile:
 
 def meta_profile(conv: Conversation) -> BusinessProfile | None:
     """The profile in ``meta.business``, if the record has one (ProfileError if it is unusable)."""
-    if conv.meta.get(PROFILE_META_KEY) is None:
-        return None
-    return parse_profile(conv.meta[PROFILE_META_KEY], f"meta.{PROFILE_META_KEY}")
+    try:
+        return record_profile(conv)
+    except ValidationError as exc:
+        raise ProfileError(f"meta.{PROFILE_META_KEY}: {validation_problems(exc)}") from None
 
 
 def system_text(conv: Conversation) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tokenizers import Tokenizer
 
-from classifier.schema import SCORED_ROLES, Conversation
+from classifier.schema import SCORED_ROLES, Conversation, record_profile
 
 RENDERING_VERSION = "r1"
 
@@ -127,24 +127,24 @@ class ConversationEncoder:
         cfg = self.config
         return [_cap(list(e.ids), cfg.max_turn_tokens, cfg.turn_tail_tokens) for e in encodings]
 
-    def encode(self, conv: Conversation, profile: str | None = None) -> list[Window]:
-        return self.encode_many([conv], [profile])[0]
+    def encode(self, conv: Conversation, default_profile: str | None = None) -> list[Window]:
+        return self.encode_many([conv], default_profile)[0]
 
     def encode_many(
-        self, convs: Sequence[Conversation], profiles: Sequence[str | None] | None = None
+        self, convs: Sequence[Conversation], default_profile: str | None = None
     ) -> list[list[Window]]:
-        """Windows of every conversation. ``profiles[i]``: the business profile of a conversation that has
-        no ``system`` turn (``classifier.profile.resolve_profile``); it is rendered exactly like a system
-        turn with that text, so both ways of giving a profile read the same."""
-        if profiles is None:
-            profiles = [None] * len(convs)
-        if len(profiles) != len(convs):
-            raise ValueError(f"{len(convs)} conversations but {len(profiles)} profiles")
-        return [self._encode(conv, profile) for conv, profile in zip(convs, profiles, strict=True)]
+        """Windows of every conversation, each read under its business profile: its system turns, else
+        its ``meta.business`` (``classifier.schema.record_profile``), else ``default_profile`` (the text of
+        ``--business``, a request's or a model's default; ``classifier.profile`` has the same order). A
+        profile that is not a system turn is rendered exactly like a system turn with that text, so every
+        way of giving a profile reads the same; training renders through here too."""
+        return [self._encode(conv, default_profile) for conv in convs]
 
-    def _encode(self, conv: Conversation, profile: str | None) -> list[Window]:
+    def _encode(self, conv: Conversation, default_profile: str | None) -> list[Window]:
         texts = [render_turn(t.role, t.text) for t in conv.turns]
         has_system = any(t.role == "system" for t in conv.turns)
+        own = record_profile(conv) if not has_system else None
+        profile = own.text if own is not None else default_profile
         extra = [render_turn("system", profile)] if profile is not None and not has_system else []
         ids = self._token_ids(texts + extra)
         turn_ids = ids[: len(texts)]

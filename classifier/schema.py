@@ -239,6 +239,15 @@ def check_limits(conv: Conversation, limits: Limits) -> list[str]:
     return problems
 
 
+def record_profile(conv: Conversation) -> BusinessProfile | None:
+    """The record's own business profile in ``meta.business`` (a text or {name, description}), if any;
+    ValueError (pydantic's) when it is unusable (``check_meta_profile`` says why, per field)."""
+    value = conv.meta.get(PROFILE_META_KEY)
+    if value is None:
+        return None
+    return BusinessProfile.model_validate({"description": value} if isinstance(value, str) else value)
+
+
 def check_meta_profile(conv: Conversation) -> list[str]:
     """Problems with ``meta.business``, the record's business profile (empty when absent or usable)."""
     value = conv.meta.get(PROFILE_META_KEY)

@@ -165,3 +165,15 @@ def test_every_way_of_giving_the_same_profile_gives_the_same_decision(clf):
     # and the profile reaches the model: without one the same exchange scores differently
     assert clf.classify_one(conv()).score != by_system.score
     assert clf.classify_one(conv()).profile is None
+
+
+def test_the_encoder_reads_meta_business_itself_so_training_renders_it_too(clf):
+    # training encodes with encoder.encode(conv) and no default: the record's own profile must be there
+    own = clf.encoder.encode(conv(system=CINEMA.text))
+    by_meta = clf.encoder.encode(conv(business=CINEMA.model_dump()))
+    assert [w.input_ids for w in own] == [w.input_ids for w in by_meta]
+    # the record's profile comes before a default; without either there is no prefix
+    assert [w.input_ids for w in clf.encoder.encode(conv(business=CINEMA.model_dump()), "a bank")] == [
+        w.input_ids for w in by_meta
+    ]
+    assert clf.encoder.encode(conv())[0].input_ids != by_meta[0].input_ids
