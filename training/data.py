@@ -101,6 +101,11 @@ def encode_example(conv: Conversation, encoder: ConversationEncoder) -> dict[str
     return example
 
 
+# How a record's own profile is rendered (classifier.render): part of the cache key, so a cache encoded
+# before the encoder read meta.business itself is never reused.
+PROFILE_RENDERING = "meta.business-as-system-prefix"
+
+
 def dataset_fingerprint(encoder: ConversationEncoder, sources: Sequence[str]) -> str:
     """Cache key of the encoded dataset: data file hashes, tokenizer, rendering and target rules."""
     digest = hashlib.sha256()
@@ -110,6 +115,7 @@ def dataset_fingerprint(encoder: ConversationEncoder, sources: Sequence[str]) ->
         encoder.config.model_dump_json(),
         f"{encoder.cls_id},{encoder.sep_id}",
         TARGETS_VERSION,
+        PROFILE_RENDERING,
     ):
         digest.update(part.encode())
         digest.update(b"\0")
