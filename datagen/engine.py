@@ -214,26 +214,33 @@ def _fill_profile(text: str, slots: SlotFiller) -> str:
     return slots.fill(text) if SLOT_PATTERN.search(text) else text
 
 
+def _kind_profiles(pool: LanguageFragments, offer: OfferDomain) -> tuple[str, ...]:
+    """The profiles a business of an offer's kind may carry: the offer file's and, when the kind is a
+    business domain too, its ``system:`` prompts, so both members of a pair draw from the same styles."""
+    domain = pool.domains.get(offer.key)
+    return offer.profiles + (domain.system if domain is not None else ())
+
+
 def _pair_other(
     pool: LanguageFragments, own: OfferDomain, scope: ScopeConfig, rng: random.Random
 ) -> tuple[str, tuple[str, ...], tuple[str, ...], dict[str, tuple[str | None, str | None]]]:
-    """The other business of a pair: (kind, its names, its profiles, locales); a near domain of the
-    offer at ``near_domain_rate``, never one whose offer overlaps it."""
+    """The other business of a pair: (kind, its names, its profiles, locales): another offer kind (a
+    near domain of the offer at ``near_domain_rate``), never one whose offer overlaps; a business domain
+    only when the pool has no other offer kind."""
     overlapping = scope.overlaps(own.key) | {own.key}
     offers = {k: o for k, o in pool.offers.items() if k not in overlapping}
-    domains = {k: d for k, d in pool.domains.items() if k not in overlapping and d.system}
     near = [k for k in own.near_domains if k in offers]
-    if near and rng.random() < scope.near_domain_rate:
-        other = offers[rng.choice(near)]
-        return other.key, other.businesses, other.profiles, other.locales
-    kinds = sorted(offers) + sorted(k for k in domains if k not in offers)
-    if not kinds:
+    if offers:
+        key = (
+            rng.choice(near) if near and rng.random() < scope.near_domain_rate else rng.choice(sorted(offers))
+        )
+        other = offers[key]
+        return key, other.businesses, _kind_profiles(pool, other), other.locales
+    domains = {k: d for k, d in pool.domains.items() if k not in overlapping and d.system}
+    if not domains:
         raise GenerationError(f"{pool.lang}: no other business for a scope pair of {own.key}")
-    key = rng.choice(kinds)
-    if key in offers:
-        return key, offers[key].businesses, offers[key].profiles, offers[key].locales
-    dom = domains[key]
-    return key, dom.businesses, dom.system, dom.locales
+    dom = domains[rng.choice(sorted(domains))]
+    return dom.key, dom.businesses, dom.system, dom.locales
 
 
 def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig) -> tuple[dict, dict]:
@@ -248,7 +255,7 @@ def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig
     persona = Persona.draw(rng, pool.lang)
     profiles = []
     for names, texts, locales, kind in (
-        (own.businesses, own.profiles, own.locales, own.key),
+        (own.businesses, _kind_profiles(pool, own), own.locales, own.key),
         (other_names, other_profiles, other_locales, other_key),
     ):
         name = rng.choice(names)
