@@ -102,6 +102,12 @@ class ThresholdPolicy(_Strict):
         0.95, gt=0, le=1, description="required precision of general_assistance; recall is maximised"
     )
     fallback: float = Field(0.5, gt=0, lt=1, description="threshold when no score reaches the precision")
+    exclude_scope_pairs: bool = Field(
+        False,
+        description="choose it on the validation flows that are not scope pairs (meta.pair_id): pairs "
+        "contrast profiles by design, and letting them set the operating point costs the recall of "
+        "conversations without a profile (docs/MODEL.md, the #11 experiment)",
+    )
 
 
 class CalibrationConfig(_Strict):

@@ -44,7 +44,7 @@ from classifier.model_metrics import ModelMetrics
 from classifier.render import ConversationEncoder
 from classifier.schema import POSITIVE_LABEL, Conversation
 from training.calibration import choose_threshold, fit_platt
-from training.config import TrainConfig
+from training.config import ThresholdPolicy, TrainConfig
 from training.data import check_disjoint, encode_dataset, load_conversations
 from training.evaluate import binary_metrics, evaluate_flows, summary_line
 from training.loop import (
@@ -325,11 +325,17 @@ class Packaged:
     threshold_info: dict[str, Any]
 
 
+def threshold_flows(convs: list[Conversation], policy: ThresholdPolicy) -> np.ndarray:
+    """Which validation flows the threshold is chosen on: all, or those that are not scope pairs."""
+    return np.array([not (policy.exclude_scope_pairs and c.meta.get("pair_id") is not None) for c in convs])
+
+
 def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packaged:
     """Calibration and threshold fitted on the fp32 graph's validation logits, the measured precision,
     the model folder in its staging place; the torch scorer and fp32 graph kept in ``checkpoint_dir``."""
     val_convs = prepared.validation(config)
     y_val = _labels(val_convs)
+    chosen_on = threshold_flows(val_convs, config.threshold)  # calibration uses all of validation
     decision: dict[str, Any] = {}
 
     def decide(val_logits: np.ndarray) -> tuple[Calibration, float]:
@@ -339,8 +345,8 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
         else:
             calibration, note = Calibration(method="none"), None
         threshold, info = choose_threshold(
-            y_val,
-            calibrate_array(val_logits, calibration),
+            y_val[chosen_on],
+            calibrate_array(val_logits, calibration)[chosen_on],
             target_precision=config.threshold.target_precision,
             fallback=config.threshold.fallback,
         )
