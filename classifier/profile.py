@@ -117,6 +117,12 @@ def meta_profile(conv: Conversation) -> BusinessProfile | None:
         raise ProfileError(f"meta.{PROFILE_META_KEY}: {validation_problems(exc)}") from None
 
 
+def has_own_profile(conv: Conversation) -> bool:
+    """The conversation brings its profile itself (system turns or ``meta.business``): a default does
+    not apply to it."""
+    return any(t.role == "system" for t in conv.turns) or conv.meta.get(PROFILE_META_KEY) is not None
+
+
 def system_text(conv: Conversation) -> str | None:
     texts = [t.text for t in conv.turns if t.role == "system"]
     return "\n".join(texts) if texts else None

@@ -402,6 +402,11 @@ def _family_id(check: _Checker, fam: dict, i: int, seen: set[str]) -> str | None
     return fid
 
 
+def _named_like_file(check: _Checker, data: dict, field: str, key: str) -> None:
+    if data.get(field) != key:
+        check.error("", f"'{field}' is {data.get(field)!r} but the file name says {key!r}; they must match")
+
+
 def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
     data = _read_yaml(path, report)
     if data is None:
@@ -409,8 +414,7 @@ def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
     key = path.stem
     check = _Checker(path, report, SLOTS)
     check.unknown_keys(data, {"domain", "businesses", "products", "plans", "system", "families"}, "")
-    if data.get("domain") != key:
-        check.error("", f"'domain' is {data.get('domain')!r} but the file name says {key!r}; they must match")
+    _named_like_file(check, data, "domain", key)
     if key not in DOMAINS:
         check.error("", f"domain {key!r} is not one of the {len(DOMAINS)} domains: {', '.join(DOMAINS)}")
     products = check.strings(data.get("products", []), "", "products", minimum=0)
@@ -503,10 +507,7 @@ def load_category(path: Path, lang: str, report: FragmentReport) -> Category | N
     # General answers may hold code or maths with braces: unknown {x} stays literal text there.
     check = _Checker(path, report, SLOTS - {"product", "plan"})
     check.unknown_keys(data, {"category", "families"}, "")
-    if data.get("category") != key:
-        check.error(
-            "", f"'category' is {data.get('category')!r} but the file name says {key!r}; they must match"
-        )
+    _named_like_file(check, data, "category", key)
     if key not in CATEGORIES:
         check.error(
             "", f"category {key!r} is not one of the {len(CATEGORIES)} categories: {', '.join(CATEGORIES)}"
@@ -558,8 +559,7 @@ def load_offer(path: Path, lang: str, report: FragmentReport) -> OfferDomain | N
     key = path.stem
     check = _Checker(path, report, PROFILE_SLOTS)
     check.unknown_keys(data, {"domain", "offer", "near_domains", "businesses", "profiles", "families"}, "")
-    if data.get("domain") != key:
-        check.error("", f"'domain' is {data.get('domain')!r} but the file name says {key!r}; they must match")
+    _named_like_file(check, data, "domain", key)
     if key not in OFFER_DOMAINS:
         check.error("", f"offer domain {key!r} is not one of {', '.join(OFFER_DOMAINS)}")
         return None

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from classifier.profile import ProfileError, parse_profile
+from classifier.profile import ProfileError, has_own_profile, parse_profile
 from classifier.schema import (
     PROFILE_META_KEY,
     Conversation,
@@ -97,7 +97,7 @@ def _with_business(conv: Conversation, business: Any, source: str) -> Conversati
     except ProfileError as exc:
         problem = RecordError(source, None, conv.id, str(exc)).describe()
         raise ApiError(422, "invalid_business", problem) from None
-    if any(t.role == "system" for t in conv.turns) or conv.meta.get(PROFILE_META_KEY) is not None:
+    if has_own_profile(conv):
         return conv
     meta = {**conv.meta, PROFILE_META_KEY: profile.model_dump(exclude_none=True)}
     return conv.model_copy(update={"meta": meta})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from classifier.profile import ProfileError, parse_profile
+from classifier.profile import ProfileError, has_own_profile, parse_profile
 from classifier.schema import PROFILE_META_KEY, BusinessProfile, Conversation
 
 
@@ -48,11 +48,7 @@ def with_profiles(
     out = []
     for conv in convs:
         options = profiles.get(profile_key(conv))
-        if (
-            not options
-            or conv.meta.get(PROFILE_META_KEY) is not None
-            or any(t.role == "system" for t in conv.turns)
-        ):
+        if not options or has_own_profile(conv):
             out.append(conv)
             continue
         pick = int(hashlib.sha256(conv.id.encode()).hexdigest(), 16) % len(options)
