@@ -197,7 +197,7 @@ class Classifier:
         cache = self.window_cache
         for ci, windows in enumerate(per_conv):
             for window in windows:
-                cached = cache.get(window) if cache is not None else None
+                cached = cache.get(window, self.model_id) if cache is not None else None
                 if cached is None:
                     items.append((ci, window))
                 else:
@@ -207,7 +207,7 @@ class Classifier:
                 values = span_logits(window, logits)
                 record_spans(window, values, turns[ci])
                 if cache is not None:
-                    cache.put(window, values)
+                    cache.put(window, self.model_id, values)
         return [
             replace(aggregate_turns(t), profile=p.ref if p is not None else None)
             for t, p in zip(turns, profiles, strict=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,13 +79,13 @@ def test_a_growing_flow_rescores_only_its_changed_windows(tiny_model_dir: Path) 
 def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
     cache = WindowCache(2)
     a, b, c = (Window(input_ids=(0, i, 2), spans=(TurnSpan(0, "user", 1, 2),)) for i in (5, 6, 7))
-    cache.put(a, (1.0,))
-    cache.put(b, (2.0,))
-    assert cache.get(a) == (1.0,)  # a is now the most recently used
-    cache.put(c, (3.0,))
+    cache.put(a, "m", (1.0,))
+    cache.put(b, "m", (2.0,))
+    assert cache.get(a, "m") == (1.0,)  # a is now the most recently used
+    cache.put(c, "m", (3.0,))
     assert len(cache) == 2
-    assert cache.get(b) is None
-    assert cache.get(a) == (1.0,) and cache.get(c) == (3.0,)
+    assert cache.get(b, "m") is None
+    assert cache.get(a, "m") == (1.0,) and cache.get(c, "m") == (3.0,)
     assert (cache.hits, cache.misses) == (3, 1)
 
 
@@ -92,7 +93,34 @@ def test_the_key_tells_owned_turns_from_context() -> None:
     ids = (0, 11, 12, 13, 2)
     owned = Window(input_ids=ids, spans=(TurnSpan(0, "user", 1, 2), TurnSpan(1, "assistant", 2, 4)))
     context = Window(input_ids=ids, spans=(TurnSpan(1, "assistant", 2, 4),))
-    assert window_key(owned) != window_key(context)
+    assert window_key(owned, "m") != window_key(context, "m")
+
+
+def test_the_key_tells_models_apart() -> None:
+    window = Window(input_ids=(0, 11, 2), spans=(TurnSpan(0, "user", 1, 2),))
+    cache = WindowCache(4)
+    cache.put(window, "teacher", (1.0,))
+    assert window_key(window, "teacher") != window_key(window, "student")
+    assert cache.get(window, "student") is None
+    assert cache.get(window, "teacher") == (1.0,)
+
+
+def test_two_models_sharing_a_cache_never_read_each_others(tmp_path: Path, tiny_model_dir: Path) -> None:
+    student_dir = tmp_path / "student"
+    shutil.copytree(tiny_model_dir, student_dir)
+    config = json.loads((student_dir / "scopeguard.json").read_text())
+    (student_dir / "scopeguard.json").write_text(json.dumps({**config, "model_id": "scopeguard-student"}))
+    cache = WindowCache(1024)
+    teacher = Classifier.load(tiny_model_dir)
+    student = Classifier.load(student_dir)
+    teacher.window_cache = student.window_cache = cache
+    flow = _flow(_turns(), 6)
+    teacher.classify([flow])
+    misses = cache.misses
+    assert misses > 0 and cache.hits == 0
+    student.classify([flow])
+    assert cache.hits == 0 and cache.misses == 2 * misses
+    assert len(cache) == 2 * misses
 
 
 def test_a_cache_needs_room() -> None:
