@@ -1,12 +1,14 @@
 """Request bodies -> validated conversations, with the schema's own messages (``scopeguard validate``'s).
 
-400 for a body that is not JSON, 422 for JSON that is not a schema-v1 conversation (naming the field),
-413 for a body or a conversation over the size limits.
+400 for a body that is not JSON, 422 for JSON that is not a schema-v1 conversation (naming the field) or
+whose ``model`` field names no model the service holds, 413 for a body or a conversation over the size
+limits.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +25,11 @@ from classifier.schema import (
     parse_conversation,
 )
 from serve.errors import ApiError
+from serve.settings import DEFAULT_MODEL, LIVE_MODEL, LIVE_MODEL_ENV_VAR, MODEL_NAMES, ModelName
 
 REQUEST_SOURCE = "request"
 BUSINESS_FIELD = "business"  # a request's business profile (docs/PROFILES.md); not part of schema v1
+MODEL_FIELD = "model"  # which of the service's models decides (serve.settings.ModelName); not schema v1
 # Validation first with no size limits, so a valid but oversized conversation is told apart (413, not 422).
 _UNBOUNDED = Limits(
     max_turns=sys.maxsize,
@@ -104,17 +108,56 @@ def _with_business(conv: Conversation, business: Any, source: str) -> Conversati
 
 
 @dataclass(frozen=True)
-class BatchItems:
-    """Items of a batch request: a conversation, or the error that item alone would have got."""
+class Job:
+    """A conversation to classify and the model its request picked."""
 
-    items: list[Conversation | ApiError]
+    conv: Conversation
+    model: ModelName = DEFAULT_MODEL
+
+
+def parse_job(
+    obj: Any, limits: Limits, served: Collection[ModelName], *, source: str = REQUEST_SOURCE
+) -> Job:
+    """``parse_request_conversation`` plus the request's ``model`` (default: the default model); ApiError
+    422 ``unknown_model`` when it names no model in ``served``."""
+    conv = parse_request_conversation(obj, limits, source=source)
+    name = obj.get(MODEL_FIELD) if isinstance(obj, dict) else None
+    if name is None:
+        return Job(conv)
+    if name not in served:
+        error = unknown_model(name, served)
+        raise ApiError(error.status, error.code, RecordError(source, None, conv.id, error.detail).describe())
+    return Job(conv, name)
+
+
+def unknown_model(name: object, served: Collection[ModelName]) -> ApiError:
+    """The 422 for a ``model`` field that names no model this service holds, saying what would."""
+    if name == LIVE_MODEL:
+        problem = (
+            f"{MODEL_FIELD} 'live': this service holds no live model (start it with --live-model DIR or "
+            f"{LIVE_MODEL_ENV_VAR}); leave {MODEL_FIELD} out for the default model"
+        )
+    else:
+        shown = repr(name) if isinstance(name, str) else f"{name!r} ({type(name).__name__})"
+        problem = f"{MODEL_FIELD} {shown} is not one of {', '.join(n for n in MODEL_NAMES if n in served)}"
+    return ApiError(422, "unknown_model", problem)
+
+
+@dataclass(frozen=True)
+class BatchItems:
+    """Items of a batch request: a conversation with its model, or the error that item alone would have
+    got."""
+
+    items: list[Job | ApiError]
 
     @property
-    def conversations(self) -> list[Conversation]:
-        return [item for item in self.items if isinstance(item, Conversation)]
+    def jobs(self) -> list[Job]:
+        return [item for item in self.items if isinstance(item, Job)]
 
 
-def parse_batch(obj: Any, limits: Limits, max_items: int) -> BatchItems:
+def parse_batch(
+    obj: Any, limits: Limits, max_items: int, served: Collection[ModelName] = (DEFAULT_MODEL,)
+) -> BatchItems:
     """``{"conversations": [...]}`` -> per-item results; ApiError for a body that is not such an object."""
     if not isinstance(obj, dict) or not isinstance(obj.get("conversations"), list):
         found = type(obj).__name__ if not isinstance(obj, dict) else "an object without a conversations list"
@@ -129,10 +172,10 @@ def parse_batch(obj: Any, limits: Limits, max_items: int) -> BatchItems:
             f"conversations has {len(raw)} items, over the limit of {max_items} "
             "(SCOPEGUARD_MAX_BATCH_ITEMS): split the batch",
         )
-    items: list[Conversation | ApiError] = []
+    items: list[Job | ApiError] = []
     for index, value in enumerate(raw):
         try:
-            items.append(parse_request_conversation(value, limits, source=f"conversations[{index}]"))
+            items.append(parse_job(value, limits, served, source=f"conversations[{index}]"))
         except ApiError as exc:
             items.append(exc)
     return BatchItems(items)

@@ -50,7 +50,7 @@ def _install_sighup(service: ModelService, tasks: set[asyncio.Task[Any]]) -> boo
     loop = asyncio.get_running_loop()
 
     def on_sighup() -> None:
-        log.info("SIGHUP: reloading the model")
+        log.info("SIGHUP: reloading the model" + ("s" if len(service.model_names) > 1 else ""))
         task = loop.create_task(_reload_quietly(service))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else get_settings()
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=_version(), lifespan=_lifespan(settings))
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(model_names=settings.model_names)
     if overrides:
         # Only for explicit settings (tests): FastAPI re-resolves every dependency of every request
         # while any override is set, so the production app has none.

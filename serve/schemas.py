@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from classifier.inference import Prediction
 from classifier.profile import ProfileSource
 from classifier.schema import MAX_PROFILE_CHARS, MAX_PROFILE_NAME_CHARS, ROLES, Label, Role, ScoredRole
+from serve.settings import DEFAULT_MODEL, ModelName
 
 EXAMPLE_CONVERSATION: dict[str, Any] = {
     "id": "conv-0001",
@@ -68,6 +69,11 @@ class ConversationIn(BaseModel):
         description="the business profile to judge this conversation under, when it brings none (no system "
         "turn, no meta.business); else the server's default profile applies (docs/PROFILES.md)",
     )
+    model: ModelName = Field(
+        default=DEFAULT_MODEL,
+        description="which of the service's models decides: default (the audit model), or live (a fast "
+        "model for live checks, held only when the service runs with a live model; else 422 unknown_model)",
+    )
 
 
 class BusinessProfileIn(BaseModel):
@@ -93,6 +99,11 @@ class ReloadRequest(BaseModel):
     )
 
     model: str | None = Field(default=None, description="model folder on the server's file system")
+    live_model: str | None = Field(
+        default=None,
+        description="live model folder to switch to (only on a service holding a live model; both models "
+        "are reloaded either way)",
+    )
 
 
 # -- responses -------------------------------------------------------------------------------------------
@@ -213,12 +224,17 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: Literal["ready"]
-    model_id: str
+    model_id: str = Field(description="id of the default model")
+    models: dict[str, str] | None = Field(
+        default=None, description="id of every model by name (default, live); only with a live model"
+    )
 
 
 class ReloadResponse(BaseModel):
-    model_id: str
+    model_id: str = Field(description="id of the default model now served")
     previous_model_id: str
+    live_model_id: str | None = Field(default=None, description="only with a live model")
+    previous_live_model_id: str | None = Field(default=None, description="only with a live model")
     seconds: float
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +25,14 @@ KEY_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 KeyHashes = Annotated[tuple[str, ...], NoDecode]
 
+# The names a request picks a model by (its ``model`` field): the default model decides unless a request
+# asks for the live one, which a service holds only when ``live_model`` is configured (docs/SERVING.md).
+ModelName = Literal["default", "live"]
+DEFAULT_MODEL: ModelName = "default"
+LIVE_MODEL: ModelName = "live"
+MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
+LIVE_MODEL_ENV_VAR = f"{ENV_PREFIX}LIVE_MODEL"
+
 
 class Settings(BaseSettings):
     """Settings of one service process (environment variable = ``SCOPEGUARD_`` + field name, upper case).
@@ -32,22 +40,26 @@ class Settings(BaseSettings):
     host, port: where to listen (127.0.0.1 by default: put a TLS-terminating proxy in front to expose it).
     workers: uvicorn worker processes (each loads its own model).
     model: model folder (None: the shipped model, package data of classifier; see classifier.model_path).
+    live_model: a second model folder, served next to ``model`` for requests that ask for it
+    (``"model": "live"``): a fast model for live checks while the default model decides audits. Each
+    model has its own micro-batcher, queue and window cache. None: the service holds one model.
     business: a business profile file (YAML with name and description, or plain text) for requests whose
     conversation brings none (no system turn, no meta.business, no ``business`` field); docs/PROFILES.md.
     auth: require ``Authorization: Bearer <key>`` on the API (``--no-auth`` turns it off, with a warning).
     api_key_hashes, admin_key_hashes: SHA-256 hex digests of the accepted API / admin keys
     (comma-separated in the environment; ``scopeguard keys new`` makes one). Keys themselves are never
     configured. Admin keys only open ``/v1/admin/*``.
-    threads: onnxruntime intra-op threads (None: onnxruntime's choice, all cores).
+    threads: onnxruntime intra-op threads of each model (None: onnxruntime's choice, all cores).
     max_batch_size: conversations the micro-batcher sends to the model together.
     max_wait_ms: how long a micro-batch waits for more requests while traffic is concurrent (an idle
     server sends a lone request at once).
-    max_queue: conversations waiting for the model; beyond it requests get 429.
+    max_queue: conversations waiting for each model; beyond it requests get 429.
     inference_batch_size: windows per onnxruntime call (None: 1 for int8 models, so a score never depends
     on the requests batched with it; 16 for fp32, which is batch-invariant).
-    window_cache: window scores kept for live re-checks (0 turns the cache off). Platforms re-check a
-    running conversation after every turn; its earlier windows come back unchanged and are not scored
-    again. Only digests of token ids and floats are held, never text; each worker has its own cache.
+    window_cache: window scores kept per model for live re-checks (0 turns the cache off). Platforms
+    re-check a running conversation after every turn; its earlier windows come back unchanged and are not
+    scored again. Only digests of token ids and floats are held, never text; each worker and each model
+    has its own cache.
     max_batch_items: conversations accepted by one ``/v1/classify/batch`` request (413 beyond).
     max_body_bytes: request body size limit (413 beyond).
     max_turns, max_turn_chars, max_conversation_chars, max_id_chars: per-conversation size limits (413).
@@ -55,7 +67,7 @@ class Settings(BaseSettings):
     path (a SQLite file). Phone numbers in the conversation ids it records are pseudonymised with the key
     in ``id_key_file`` (default: ``classifier.pseudonym.key_path()``) unless ``audit_raw_ids``.
     log_level: level of the JSON logs on stderr. access_log: one JSON line per request.
-    reload_on_sighup: reload the model on SIGHUP (single-worker processes).
+    reload_on_sighup: reload the model (and the live model) on SIGHUP (single-worker processes).
     shutdown_timeout_s: how long a stopping server waits for in-flight requests.
     """
 
@@ -67,6 +79,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     model: Path | None = None
+    live_model: Path | None = None
     business: Path | None = None
     auth: bool = True
     api_key_hashes: KeyHashes = ()
@@ -121,6 +134,11 @@ class Settings(BaseSettings):
                 "experiment"
             )
         return self
+
+    @property
+    def model_names(self) -> tuple[ModelName, ...]:
+        """The models this service holds, by the names requests pick them with."""
+        return MODEL_NAMES if self.live_model is not None else (DEFAULT_MODEL,)
 
     @property
     def limits(self) -> Limits:

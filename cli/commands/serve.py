@@ -32,8 +32,8 @@ def add_parser(subparsers: Any) -> None:
         help="run the HTTP service (POST /v1/classify) on a model folder",
         description="Serve a model over HTTP (FastAPI + uvicorn). Settings: SCOPEGUARD_* environment "
         "variables or a .env file, overridden by these flags. API keys are required unless --no-auth: "
-        "`scopeguard keys new` makes one. SIGHUP or POST /v1/admin/reload reloads the model. "
-        "See docs/SERVING.md.",
+        "`scopeguard keys new` makes one. --live-model serves a second, fast model to requests that ask "
+        'for it ("model": "live"). SIGHUP or POST /v1/admin/reload reloads the models. See docs/SERVING.md.',
     )
     parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=_port, help="port (default 8080)")
@@ -41,6 +41,12 @@ def add_parser(subparsers: Any) -> None:
         "--model",
         metavar="DIR",
         help="model folder (default: $SCOPEGUARD_MODEL, else models/default of the scopeguard source tree)",
+    )
+    parser.add_argument(
+        "--live-model",
+        metavar="DIR",
+        help='a second model folder for requests with "model": "live" (e.g. a fast distilled model for '
+        "live checks while --model decides audits; default: $SCOPEGUARD_LIVE_MODEL, else none)",
     )
     parser.add_argument(
         "--business",
@@ -67,6 +73,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {"host": args.host, "port": args.port, "workers": args.workers}
     if args.model is not None:
         values["model"] = Path(args.model)
+    if args.live_model is not None:
+        values["live_model"] = Path(args.live_model)
     if args.business is not None:
         values["business"] = Path(args.business)
     if args.no_auth:
@@ -81,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from classifier.validation import validation_problems
     from serve.logs import configure_logging
     from serve.service import check_model_dir
-    from serve.settings import ENV_FILE, Settings
+    from serve.settings import ENV_FILE, LIVE_MODEL, Settings
 
     env_file = args.env_file if args.env_file is not None else ENV_FILE
     if args.env_file is not None and not args.env_file.is_file():
@@ -91,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:  # one line naming each setting, not pydantic's multi-line dump
         problems = validation_problems(exc, top="settings").replace("Value error, ", "")
         raise ValueError(f"invalid settings: {problems}") from None
-    model_dir = check_model_dir(settings.model)  # fail here, before binding, if the model is unusable
-    settings = settings.model_copy(update={"model": model_dir})
+    # fail here, before binding, if a model is unusable
+    model_dir = check_model_dir(settings.model)
+    live_dir = check_model_dir(settings.live_model, LIVE_MODEL) if settings.live_model is not None else None
+    settings = settings.model_copy(update={"model": model_dir, "live_model": live_dir})
     if settings.business is not None:
         from classifier.profile import load_profile
 

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 
 from classifier.inference import Prediction
-from classifier.schema import Conversation
 from serve.auth import ApiKey
-from serve.conversations import parse_batch, parse_request_conversation, read_json_body
+from serve.conversations import Job, parse_batch, parse_job, read_json_body
 from serve.deps import MetricsDep, ServiceDep, SettingsDep, log_fields
 from serve.errors import ApiError
 from serve.routes.responses import error_responses
@@ -41,11 +40,13 @@ router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKey])
     ),
 )
 async def classify(request: Request, service: ServiceDep, settings: SettingsDep) -> ClassifyResponse:
-    """Label one schema-v1 conversation: business_support or general_assistance, with the deciding turns."""
+    """Label one schema-v1 conversation: business_support or general_assistance, with the deciding turns.
+    ``model`` picks the model that decides (default: the default model)."""
     started = time.perf_counter()
     service.require_ready()
-    conv = parse_request_conversation(await read_json_body(request, settings.max_body_bytes), settings.limits)
-    (prediction,) = await service.classify([conv], request.state.request_id)
+    body = await read_json_body(request, settings.max_body_bytes)
+    job = parse_job(body, settings.limits, service.model_names)
+    (prediction,) = await service.classify([job], request.state.request_id)
     log_fields(request, label=prediction.label, score=round(prediction.score, 4), model=prediction.model)
     return ClassifyResponse(**Classification.of(prediction).model_dump(), latency_ms=_ms(started))
 
@@ -62,14 +63,14 @@ async def classify(request: Request, service: ServiceDep, settings: SettingsDep)
 async def classify_batch(
     request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep
 ) -> BatchResponse:
-    """Results in request order; an invalid or oversized item gets its own error, the others are
-    classified."""
+    """Results in request order; an invalid or oversized item, or one whose ``model`` the service does not
+    hold, gets its own error, the others are classified (each by the model it names)."""
     started = time.perf_counter()
     service.require_ready()
     body = await read_json_body(request, settings.max_body_bytes)
-    parsed = parse_batch(body, settings.limits, settings.max_batch_items)
+    parsed = parse_batch(body, settings.limits, settings.max_batch_items, service.model_names)
     metrics.batch_request_items.observe(len(parsed.items))
-    predictions = iter(await service.classify(parsed.conversations, request.state.request_id))
+    predictions = iter(await service.classify(parsed.jobs, request.state.request_id))
     results = [_batch_item(i, item, predictions) for i, item in enumerate(parsed.items)]
     labels = Counter(r.result.label for r in results if r.result is not None)
     log_fields(request, items=len(results), labels=dict(labels))
@@ -79,7 +80,7 @@ async def classify_batch(
     )
 
 
-def _batch_item(index: int, item: Conversation | ApiError, predictions: Iterator[Prediction]) -> BatchItem:
+def _batch_item(index: int, item: Job | ApiError, predictions: Iterator[Prediction]) -> BatchItem:
     if isinstance(item, ApiError):
         return BatchItem(
             index=index, ok=False, error=ItemError(status=item.status, code=item.code, detail=item.detail)

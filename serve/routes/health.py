@@ -18,12 +18,20 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", summary="Readiness", response_model=Readiness, responses=error_responses(503))
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses=error_responses(503),
+)
 async def readyz(service: ServiceDep) -> Readiness:
-    """200 once the model is loaded and a warm-up inference ran; 503 before, after a failed load and while
-    shutting down (so a load balancer stops sending traffic)."""
+    """200 once every model is loaded and ran a warm-up inference; 503 before, after a failed load and
+    while shutting down (so a load balancer stops sending traffic). With a live model, ``models`` names
+    both."""
     model = service.require_ready()
-    return Readiness(status="ready", model_id=model.model_id)
+    ids = service.model_ids()
+    return Readiness(status="ready", model_id=model.model_id, models=ids if len(ids) > 1 else None)
 
 
 @router.get(

@@ -10,7 +10,7 @@ _DESCRIPTIONS = {
     400: "the body is not JSON",
     401: "missing or invalid key (Authorization: Bearer <key>)",
     413: "the body, the batch or a conversation is over the size limits",
-    422: "not a schema-v1 conversation; detail names the field",
+    422: "not a schema-v1 conversation, or model names no model the service holds; detail names the field",
     429: "the queue is full; retry after the Retry-After seconds",
     503: "the model is not loaded yet (or failed to load), or the service is stopping",
 }

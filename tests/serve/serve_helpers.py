@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -45,3 +47,12 @@ def conversation(conv_id: str = "conv-1", text: str = "hi, where is my order 441
             {"role": "assistant", "text": "Let me check that for you. Your parcel arrives tomorrow."},
         ],
     }
+
+
+def copy_model(src: Path, dst: Path, model_id: str) -> Path:
+    """A copy of the model folder ``src`` at ``dst`` under another model id (same weights)."""
+    shutil.copytree(src, dst)
+    config = json.loads((dst / "scopeguard.json").read_text())
+    config["model_id"] = model_id
+    (dst / "scopeguard.json").write_text(json.dumps(config))
+    return dst

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import ADMIN, AUTH, conversation, make_settings, wait_ready
+from serve_helpers import ADMIN, AUTH, conversation, copy_model, make_settings, wait_ready
 
 from serve.main import create_app
-
-
-def copy_model(src: Path, dst: Path, model_id: str) -> Path:
-    shutil.copytree(src, dst)
-    config = json.loads((dst / "scopeguard.json").read_text())
-    config["model_id"] = model_id
-    (dst / "scopeguard.json").write_text(json.dumps(config))
-    return dst
 
 
 @pytest.fixture

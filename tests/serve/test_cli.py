@@ -91,3 +91,37 @@ def test_serve_binds_localhost_and_warns_without_auth(
     finally:
         for name in [n for n in os.environ if n.startswith("SCOPEGUARD_")]:
             del os.environ[name]
+
+
+def test_serve_with_a_missing_live_model_fails_before_binding(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "student"
+    code = main(["serve", "--no-auth", "--model", str(tiny_model_dir), "--live-model", str(missing)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{missing} (--live-model, $SCOPEGUARD_LIVE_MODEL) is not a model folder" in err
+
+
+def test_serve_passes_the_live_model_to_the_workers(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert (
+            main(["serve", "--no-auth", "--model", str(tiny_model_dir), "--live-model", str(tiny_model_dir)])
+            == 0
+        )
+        rebuilt = Settings(_env_file=None)  # type: ignore[call-arg]
+        assert (rebuilt.model, rebuilt.live_model) == (tiny_model_dir, tiny_model_dir)
+        assert rebuilt.model_names == ("default", "live")
+    finally:
+        for name in [n for n in os.environ if n.startswith("SCOPEGUARD_")]:
+            del os.environ[name]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
-from serve_helpers import make_settings
+from serve_helpers import copy_model, make_settings
 
 from serve.main import create_app
 
@@ -68,6 +68,42 @@ def test_no_input_gets_a_server_error(api_schema: Any, method: str, path: str, n
     start_and_wait_ready(api_schema)
 
     @given(case=_cases(api_schema, method, path, negative))
+    @settings(
+        max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    def check(case: Any) -> None:
+        case.call_and_validate(checks=[not_a_server_error])
+
+    check()
+
+
+@pytest.fixture(scope="module")
+def two_model_schema(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    live = copy_model(tiny_model_dir, tmp_path_factory.mktemp("fuzz") / "live", "scopeguard-live")
+    app = create_app(
+        make_settings(
+            tiny_model_dir,
+            live_model=live,
+            auth=False,
+            api_key_hashes=(),
+            admin_key_hashes=(),
+            access_log=False,
+        )
+    )
+    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    asgi.shutdown_lifespans()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "negative"),
+    [("POST", "/v1/classify", True), ("POST", "/v1/classify/batch", True), ("GET", "/v1/model", True)],
+)
+def test_no_input_gets_a_server_error_with_a_live_model(
+    two_model_schema: Any, method: str, path: str, negative: bool
+) -> None:
+    start_and_wait_ready(two_model_schema)
+
+    @given(case=_cases(two_model_schema, method, path, negative))
     @settings(
         max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
