@@ -189,12 +189,20 @@ class ConversationBuilder:
             wanted = self.fragments.categories[category]
             if any(f.uid not in self.families for f in wanted.families):
                 cats = [wanted]
-        fresh = [[f for f in c.families if f.uid not in self.families] for c in cats]
+        own = self.own_offer_kinds
+        usable = [[f for f in c.families if not f.offer_of & own] for c in cats]
+        fresh = [[f for f in fams if f.uid not in self.families] for fams in usable]
         if not any(fresh):
-            fresh = [list(c.families) for c in cats]
+            fresh = usable
         options = [fams for fams in fresh if fams]
         families = self.rng.choices(options, weights=[len(f) for f in options])[0]
         return self.rng.choice(families)
+
+    @property
+    def own_offer_kinds(self) -> frozenset[str]:
+        """This business's kind and the offer kinds that overlap it: a general family that is the offer of
+        one of them would be business support here, so it is never drawn as general."""
+        return frozenset({self.domain.key}) | self.overlapping_offers
 
     def profiles(self) -> tuple[str, ...]:
         """The system prompts this business's bot may be configured with."""

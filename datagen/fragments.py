@@ -187,6 +187,9 @@ class GeneralFamily:
     # the first answers only ask back ("which language?"): the task is performed in the first followup,
     # so the generator never stops before it (POLICY: a clarifying question alone performs nothing)
     clarifies: bool = False
+    # kinds of business (domains or offer kinds) whose own offer this task is: their bots never get it
+    # as a general family (POLICY: a travel agency's destination tips are its business)
+    offer_of: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -528,7 +531,8 @@ def load_category(path: Path, lang: str, report: FragmentReport) -> Category | N
 def _general_family(check: _Checker, fam: dict, fid: str, uid: str, category: str) -> GeneralFamily | None:
     """A family of requests and answers that perform a task (general categories and offer files)."""
     where = f" family '{fid}'"
-    check.unknown_keys(fam, {"id", "user", "bot", "deflect_topic", "followups", "clarifies"}, where)
+    keys = {"id", "user", "bot", "deflect_topic", "followups", "clarifies", "offer_of"}
+    check.unknown_keys(fam, keys, where)
     user = check.strings(fam.get("user"), where, "user", literal_unknown=True)
     bot = check.strings(fam.get("bot"), where, "bot", literal_unknown=True)
     topic = fam.get("deflect_topic")
@@ -546,9 +550,24 @@ def _general_family(check: _Checker, fam: dict, fid: str, uid: str, category: st
     if clarifies and not followups:
         check.error(where, "'clarifies: true' needs a followup that performs the task")
         return None
-    if not (user and bot):
+    offer_of = _offer_of(check, fam.get("offer_of", []), where)
+    if offer_of is None or not (user and bot):
         return None
-    return GeneralFamily(uid, fid, category, user, bot, topic.strip(), followups, clarifies)
+    return GeneralFamily(uid, fid, category, user, bot, topic.strip(), followups, clarifies, offer_of)
+
+
+def _offer_of(check: _Checker, value: Any, where: str) -> frozenset[str] | None:
+    """The kinds of business a general task belongs to (domains or offer kinds); None after an error."""
+    known = set(DOMAINS) | set(OFFER_DOMAINS)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        check.error(where, f"'offer_of' must be a list of domains or offer kinds, found {value!r}")
+        return None
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        check.error(where, f"'offer_of' holds {names}: use {', '.join(sorted(known))}")
+        return None
+    return frozenset(value)
 
 
 def load_offer(path: Path, lang: str, report: FragmentReport) -> OfferDomain | None:

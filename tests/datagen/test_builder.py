@@ -79,3 +79,23 @@ def test_a_later_request_does_not_greet_again(fragments):
     b.bot("Sí, tenemos.")
     b.user("hello, i need a room for 3 nights", request=True)
     assert b.turns[0]["text"].startswith("hola") and b.turns[2]["text"].startswith("i need a room")
+
+
+def test_a_general_family_is_never_drawn_for_the_business_whose_offer_it_is(tmp_path, write_lang):
+    from dataclasses import replace
+
+    root = tmp_path / "fragments"
+    lang = write_lang(root)
+    (lang / "general" / "knowledge.yaml").write_text(KNOWLEDGE)
+    pool = load_fragments_strict(root, ("en",))["en"]
+    coding = pool.categories["coding"]
+    tagged = replace(coding.families[0], offer_of=frozenset({"telecom"}))
+    pool.categories["coding"] = replace(coding, families=(tagged,))
+    drawn = {make_builder(pool, seed).general_family().category for seed in range(40)}
+    assert drawn == {"knowledge"}
+    other = replace(pool.domains["telecom"], key="bank")
+    drawn = {
+        make_builder(replace(pool, domains={"telecom": other}), seed).general_family().category
+        for seed in range(40)
+    }
+    assert drawn == {"coding", "knowledge"}

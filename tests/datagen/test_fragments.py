@@ -76,3 +76,11 @@ def test_a_long_line_written_in_two_families_is_a_warning(tmp_path, write_lang):
     _, report = load_fragments(tmp_path, ("en",))
     assert report.errors == []
     assert any("is written in 2 families" in w and "roaming_again" in w for w in report.warnings)
+
+
+def test_offer_of_names_known_kinds_of_business(tmp_path, write_lang):
+    topic = '    deflect_topic: "programming"\n'
+    bad = CATEGORY.replace(topic, topic + "    offer_of: [bakery]\n")
+    write_lang(tmp_path, category=bad)
+    _, report = load_fragments(tmp_path, ("en",))
+    assert any("family 'reverse_string': 'offer_of' holds 'bakery'" in e for e in report.errors)
