@@ -200,9 +200,11 @@ class ConversationBuilder:
 
     @property
     def own_offer_kinds(self) -> frozenset[str]:
-        """This business's kind and the offer kinds that overlap it: a general family that is the offer of
-        one of them would be business support here, so it is never drawn as general."""
-        return frozenset({self.domain.key}) | self.overlapping_offers
+        """This business's kind: a general family that is its offer would be business support here, so it
+        is never drawn as general. Overlapping offers are not added: a family names every kind it belongs
+        to, and an overlap (gym and clinic) would also take a clinic's medical advice away from gym bots,
+        where it is general."""
+        return frozenset({self.domain.key})
 
     def profiles(self) -> tuple[str, ...]:
         """The system prompts this business's bot may be configured with."""
