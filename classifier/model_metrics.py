@@ -115,7 +115,7 @@ class CalibrationReport(_Part):
 
 
 class PrecisionCheck(_Part):
-    """A candidate graph (int8 variant, int8-weights, fp16 weights) against the fp32 graph's decisions."""
+    """A candidate graph (int8 variant, int8-weights, int8 or fp16 storage) against fp32's decisions."""
 
     flows: int
     label_agreement: float
@@ -146,6 +146,7 @@ class ExportReport(_Part):
     int8_variants: list[PrecisionCheck]
     precision_requested: str
     int8_weights: PrecisionCheck | None = None
+    int8_storage: PrecisionCheck | None = None  # fp32 compute, weights stored as int8 blocks
     fp16_weights: PrecisionCheck | None = None
     precision_reason: str
     int8_checks: list[PrecisionCheck]

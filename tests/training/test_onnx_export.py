@@ -155,7 +155,6 @@ def test_saved_scorer_reloads_with_identical_logits(tiny_parts, tmp_path):
     np.testing.assert_array_equal(torch_token_logits(again, ids, mask), torch_token_logits(model, ids, mask))
 
 
-
 def test_fp16_weight_storage_halves_the_file_and_keeps_the_logits(tiny_parts, fp32_path, tmp_path):
     from training.export import store_weights_fp16
 
@@ -188,3 +187,29 @@ def test_weight_only_int8_is_smaller_close_to_fp32_and_batch_independent(tiny_pa
     alone = onnx_token_logits(session, *pad_windows(windows[:1], special.pad_id))
     n = len(windows[0])
     np.testing.assert_allclose(alone[0, :n], got[0, :n], atol=1e-5)
+
+
+def test_int8_weight_storage_quarters_the_weights_and_keeps_the_logits(tiny_parts, fp32_path, tmp_path):
+    from training.export import store_weights_int8
+
+    _, special, windows = tiny_parts
+    out = store_weights_int8(fp32_path, tmp_path / "int8s.onnx", block_size=8, min_elements=16)
+    graph = onnx.load(str(out)).graph
+    stored = [t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert any(t.name.startswith("embeddings") or "embed" in t.name for t in stored), "the token table"
+    assert sum(1 for t in stored if "embed" not in t.name) >= 4, "the MatMul weights"
+    assert {n.op_type for n in graph.node} <= {n.op_type for n in onnx.load(str(fp32_path)).graph.node} | {
+        "Cast",
+        "Mul",
+        "Reshape",
+        "Transpose",
+    }, "standard ops only: no quantised kernel, fp32 compute"
+    assert out.stat().st_size < 0.5 * fp32_path.stat().st_size
+    feeds = pad_windows(windows[:6], special.pad_id)
+    full = onnx_token_logits(onnx_session(fp32_path), *feeds)
+    stored_logits = onnx_token_logits(onnx_session(out), *feeds)
+    assert np.abs(full - stored_logits).max() < 5e-2
+    assert not np.array_equal(full, stored_logits), "the weights really were rounded to int8"
+    # one window alone scores as it does among others: no activation ever quantised over a batch
+    alone = onnx_token_logits(onnx_session(out), *pad_windows(windows[:1], special.pad_id))
+    np.testing.assert_allclose(alone[0, : alone.shape[1]], stored_logits[0, : alone.shape[1]], atol=1e-5)
