@@ -485,8 +485,9 @@ def giving_in_problems(conv: Conversation, insist_lines: Collection[str]) -> lis
     for i, turn in enumerate(conv.turns):
         if turn.role != "assistant" or not giving_in.search(turn.text.split("\n")[0][:PREFIX_REACH]):
             continue
-        asked = _question(conv, i)
-        if not any(_like(_fold_letters(text), line) for text in asked for line in insist):
+        messages = list(reversed(_question(conv, i)))
+        asked = [_fold_letters(m) for m in [*messages, " ".join(messages)]]  # an insist line may come split
+        if not any(_like(text, line) for text in asked for line in insist):
             problems.append(f"{conv.id}: turn {i} {turn.text[:40]!r} gives in though nobody insisted")
     return problems
 
@@ -563,10 +564,12 @@ def amounts_in(text: str, currency: str) -> set[str]:
 
 def echo_problems(conv: Conversation, setting: Setting) -> list[str]:
     """A reply that states a date, time or amount of the kind the customer just gave repeats the
-    customer's value ("move my flight to 14 May" -> "On 14 May there are seats ...")."""
+    customer's value ("move my flight to 14 May" -> "On 14 May there are seats ..."). A general answer
+    computes with the customer's numbers ("2,400 net: 1,200 for fixed costs") and is not read."""
+    general = set(conv.meta.get("general_turns") or [])
     problems = []
     for i, turn in enumerate(conv.turns):
-        if turn.role != "assistant":
+        if turn.role != "assistant" or i in general:
             continue
         asked = " ".join(_question(conv, i))
         if not asked:
@@ -602,11 +605,9 @@ def price_problems(
                 if value is None or re.sub(r"\D", "", value[0]) in said:
                     continue
                 base = value[1] / money.factor
-                if (
-                    not low * 0.99
-                    <= base
-                    <= high * 1.01 + (10 / money.factor if money.factor >= 10 else 0.01)
-                ):
+                # pesos, rupees, naira are rounded to two digits ("1.600.000"): a few percent off the range
+                slack = 0.06 if money.factor >= 10 else 0.01
+                if not low * (1 - slack) <= base <= high * (1 + slack):
                     problems.append(
                         f"{conv.id}: turn {i} prices {item!r} at {value[0]} ({base:.2f} base units)"
                     )
