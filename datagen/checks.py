@@ -6,17 +6,23 @@ Used by tests/data/ and by ``scopeguard data report`` (the numbers in docs/DATA.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from classifier.render import render_text, render_turn
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
+from datagen.coherence import clock_times
+from datagen.fit import Setting, address_marks, currencies_of, fits_domain, regions_of
 from datagen.fragments import SLOTS, TOPIC_SLOT, LanguageFragments
+from datagen.tables import countries, tables
 
 _WORD = re.compile(r"\w+")
 _MERSENNE = (1 << 61) - 1
@@ -380,3 +386,250 @@ def label_profile(convs: Sequence[Conversation]) -> dict[str, float]:
         "has system turn": share(convs, lambda c: c.turns[0].role == "system"),
         "has agent turn": share(convs, lambda c: any(t.role == "agent" for t in c.turns)),
     }
+
+
+# --- coherence of generated conversations (datagen/fit.py, datagen/coherence.py) -----------------------
+# Each check reads a conversation as a reader would: it does not trust the generator's bookkeeping, so
+# a generator change that lets a defect through makes it fail (tests/datagen/test_generated_coherence.py).
+
+
+def _lang(conv: Conversation) -> str:
+    if conv.lang is None:
+        raise ValueError(f"{conv.id}: a generated conversation names its language")
+    return conv.lang
+
+
+def business_setting(conv: Conversation, fragments: Mapping[str, LanguageFragments]) -> Setting:
+    """The setting of a generated conversation: its business's country and currency, its domain."""
+    meta, lang = conv.meta, _lang(conv)
+    name = meta.get("business") or meta.get("business_name")
+    frag = fragments[lang]
+    owners = [d.locales for d in frag.domains.values() if name in d.businesses]
+    owners += [o.locales for o in frag.offers.values() if name in o.businesses]
+    country, currency = next((loc[name] for loc in owners if name in loc), (None, None))
+    country = country or tables(lang).slots.default_country
+    currency = currency or countries().countries[country].currency
+    return Setting(lang, str(meta.get("domain")), country, currency)
+
+
+def _general_indices(conv: Conversation) -> set[int]:
+    return set(conv.meta.get("general_turns") or []) | set(conv.meta.get("general_requests") or [])
+
+
+def address_problems(conv: Conversation) -> list[str]:
+    """The bot (and the business's human agents) address the customer in one form only (du or Sie)."""
+    forms: dict[str, int] = {}
+    for i, turn in enumerate(conv.turns):
+        if turn.role in ("assistant", "agent"):
+            for form in address_marks(turn.text, _lang(conv)):
+                forms.setdefault(form, i)
+    if len(forms) > 1:
+        return [f"{conv.id}: the business addresses the customer as {sorted(forms)} (turns {forms})"]
+    return []
+
+
+def region_problems(conv: Conversation, setting: Setting) -> list[str]:
+    """No greeting or word of another country than the business's ("G'day" at a Nigerian bank)."""
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        if turn.role != "system" and any(
+            setting.country not in w for w in regions_of(turn.text, setting.lang)
+        ):
+            problems.append(
+                f"{conv.id}: turn {i} {turn.text[:50]!r} is said elsewhere than {setting.country}"
+            )
+    return problems
+
+
+def currency_problems(conv: Conversation, setting: Setting) -> list[str]:
+    """Prices of the business (turns that are no general task) are in its currency. Offer exchanges
+    (issue #11) hold no prices, but facts about anywhere ("tips in the US are 15-20 $"): not read."""
+    if conv.meta.get("pair_id") or str(conv.meta.get("flow", "")).startswith("offer_"):
+        return []
+    general = _general_indices(conv)
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        if turn.role == "system" or i in general:
+            continue
+        if any(setting.currency not in codes for codes in currencies_of(turn.text)):
+            problems.append(
+                f"{conv.id}: turn {i} {turn.text[:50]!r} quotes another currency than {setting.currency}"
+            )
+    return problems
+
+
+def domain_problems(conv: Conversation, setting: Setting) -> list[str]:
+    """A human agent speaks of what the business has: no orders at an insurer, no bookings at a bank app.
+    (An agent turn that answers a general request performs that task and is not read.)"""
+    answered = {i + 1 for i in conv.meta.get("general_requests") or []}
+    return [
+        f"{conv.id}: agent turn {i} {turn.text[:50]!r} does not fit a {setting.domain} business"
+        for i, turn in enumerate(conv.turns)
+        if turn.role == "agent" and i not in answered and not fits_domain(turn.text, setting)
+    ]
+
+
+def _fold_letters(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join(re.findall(r"[a-z]+", "".join(c for c in decomposed if not unicodedata.combining(c))))
+
+
+PREFIX_REACH = 60  # a comply prefix opens the turn
+
+
+def giving_in_problems(conv: Conversation, insist_lines: Collection[str]) -> list[str]:
+    """A bot that gives in ("Alright, just this once") answers a customer who just insisted."""
+    giving_in = re.compile(tables(_lang(conv)).conversation.giving_in, re.IGNORECASE)
+    insist = [_fold_letters(line) for line in insist_lines]
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        if turn.role != "assistant" or not giving_in.search(turn.text.split("\n")[0][:PREFIX_REACH]):
+            continue
+        messages = list(reversed(_question(conv, i)))
+        asked = [_fold_letters(m) for m in [*messages, " ".join(messages)]]  # an insist line may come split
+        if not any(_like(text, line) for text in asked for line in insist):
+            problems.append(f"{conv.id}: turn {i} {turn.text[:40]!r} gives in though nobody insisted")
+    return problems
+
+
+def _like(text: str, line: str) -> bool:
+    """The same line after a customer's typing habits (typos, case, accents, a frame around it)."""
+    return bool(line) and (line in text or SequenceMatcher(None, text, line).ratio() >= 0.75)
+
+
+_DURATION = re.compile(r"\(\d+:\d\d\)")  # a voice message's length, "(0:42)": no clock time
+
+
+def _question(conv: Conversation, index: int) -> list[str]:
+    """The customer messages a turn answers: those since the previous bot or agent turn."""
+    out: list[str] = []
+    for turn in reversed(conv.turns[:index]):
+        if turn.role != "user":
+            break
+        out.append(_DURATION.sub(" ", turn.text))
+    return out
+
+
+def name_problems(conv: Conversation, name: str) -> list[str]:
+    """The bot and its agents name the customer only once the customer gave the name, or after a greeting
+    that recognised a logged-in customer ("Welcome back")."""
+    knows = re.compile(tables(_lang(conv)).conversation.knows_customer, re.IGNORECASE)
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    known = False
+    for i, turn in enumerate(conv.turns):
+        if turn.role in ("user", "system"):
+            known = known or bool(word.search(turn.text))
+            continue
+        known = known or bool(knows.search(turn.text))
+        if word.search(turn.text) and not known:
+            return [f"{conv.id}: turn {i} names the customer {name!r}, who never gave the name"]
+    return []
+
+
+@cache
+def _date_pattern(lang: str) -> re.Pattern[str]:
+    """Any of the language's date formats, as written in a conversation (case and accents folded)."""
+    table = tables(lang).slots
+    months = "|".join(_fold_letters(m) for m in table.months)
+    parts = []
+    for fmt in table.date_formats:
+        rx = re.escape(fmt)
+        for field, group in (("day", r"\d{1,2}"), ("month", r"\d{1,2}"), ("name", f"(?:{months})")):
+            rx = re.sub(rf"\\{{{field}(:\d+d)?\\}}", group.replace("\\", "\\\\"), rx)
+        parts.append(rx)
+    return re.compile(r"(?<![\d/.])(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?![\d/])")
+
+
+def _fold_text(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def dates_in(text: str, lang: str) -> set[str]:
+    return set(_date_pattern(lang).findall(_fold_text(text)))
+
+
+def amounts_in(text: str, currency: str) -> set[str]:
+    """The digits of the amounts written in a currency's styles ("£12.50" -> "1250")."""
+    money = countries().currencies[currency]
+    found = set()
+    for style in money.styles:
+        head, _, tail = style.replace("{s}", money.symbol).partition("{v}")
+        rx = (
+            rf"(?<![\w$]){re.escape(head)}(\d[\d.,]*\d|\d)" if head else rf"(\d[\d.,]*\d|\d){re.escape(tail)}"
+        )
+        found |= {re.sub(r"\D", "", m) for m in re.findall(rx, text)}
+    return found
+
+
+def echo_problems(conv: Conversation, setting: Setting) -> list[str]:
+    """A reply that states a date, time or amount of the kind the customer just gave repeats the
+    customer's value ("move my flight to 14 May" -> "On 14 May there are seats ..."). A general answer
+    computes with the customer's numbers ("2,400 net: 1,200 for fixed costs") and is not read."""
+    general = set(conv.meta.get("general_turns") or [])
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        if turn.role != "assistant" or i in general:
+            continue
+        asked = " ".join(_question(conv, i))
+        if not asked:
+            continue
+        for kind, read in (
+            ("date", lambda t: dates_in(t, setting.lang)),
+            ("time", clock_times),
+            ("amount", lambda t: amounts_in(t, setting.currency)),
+        ):
+            theirs, ours = read(asked), read(turn.text)
+            if theirs and ours and not theirs & ours:
+                problems.append(f"{conv.id}: turn {i} answers {kind} {sorted(theirs)} with {sorted(ours)}")
+    return problems
+
+
+def price_problems(
+    conv: Conversation, setting: Setting, prices: Mapping[str, tuple[float, float]], *, reach: int = 60
+) -> list[str]:
+    """An amount right after a product or plan with a price range is in that range (in the currency's
+    magnitude), unless it repeats an amount the customer gave."""
+    money = countries().currencies[setting.currency]
+    problems = []
+    for i, turn in enumerate(conv.turns):
+        if turn.role not in ("assistant", "agent") or i in _general_indices(conv):
+            continue
+        said = set().union(
+            *(amounts_in(t.text, setting.currency) for t in conv.turns[:i] if t.role == "user")
+        )
+        for item, (low, high) in prices.items():
+            for m in re.finditer(re.escape(item), turn.text):
+                after = turn.text[m.end() : m.end() + reach].split("\n")[0]
+                value = _first_amount(after, setting.currency)
+                if value is None or re.sub(r"\D", "", value[0]) in said:
+                    continue
+                base = value[1] / money.factor
+                # pesos, rupees, naira are rounded to two digits ("1.600.000"): a few percent off the range
+                slack = 0.06 if money.factor >= 10 else 0.01
+                if not low * (1 - slack) <= base <= high * (1 + slack):
+                    problems.append(
+                        f"{conv.id}: turn {i} prices {item!r} at {value[0]} ({base:.2f} base units)"
+                    )
+    return problems
+
+
+def _first_amount(text: str, currency: str) -> tuple[str, float] | None:
+    """The first amount in a text written in the currency's styles, and its value."""
+    money = countries().currencies[currency]
+    where = next(c for c in countries().countries.values() if c.currency == currency)
+    best: tuple[int, str] | None = None
+    for style in money.styles:
+        head, _, tail = style.replace("{s}", money.symbol).partition("{v}")
+        rx = (
+            rf"(?<![\w$]){re.escape(head)}(\d[\d.,]*\d|\d)" if head else rf"(\d[\d.,]*\d|\d){re.escape(tail)}"
+        )
+        m = re.search(rx, text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), m.group(1))
+    if best is None:
+        return None
+    digits = best[1]
+    thousands, decimal = (".", ",") if where.decimal_comma else (",", ".")
+    number = float(digits.replace(thousands, "").replace(decimal, "."))
+    return digits, number

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from datagen.builder import ConversationBuilder
+from datagen import fit
+from datagen.builder import ConversationBuilder, Unfit
 from datagen.config import SPLITS, GenerateConfig, ScopeConfig
 from datagen.flows import (
     BARE_VARIANT,
@@ -146,9 +147,11 @@ def compose(
         country=country,
         currency=currency,
         domain=domain.key,
+        prices=domain.prices,
     )
     excluded = frozenset(c for c, domains in (general_exclusions or {}).items() if domain.key in domains)
     b = ConversationBuilder(rng, pool, domain, business, persona, slots, excluded_categories=excluded)
+    b.address = fit.draw_address(rng, pool.lang)  # a system prompt may prescribe another (opening)
     if scope.offer_profiles and domain.key in pool.offers:
         b.extra_profiles = pool.offers[domain.key].profiles
     b.overlapping_offers = scope.overlaps(domain.key)
@@ -156,8 +159,8 @@ def compose(
     # shortens conversations of both labels alike.
     units = min(skeleton.units, b.business_capacity())
     if flow in LONE_FLOWS:
-        if skeleton.system and b.profiles() and variant != BARE_VARIANT:
-            b.system(rng.choice(b.profiles()))
+        if skeleton.system and variant != BARE_VARIANT:
+            b.system_prompt()
         category = FLOWS[flow](b, units, variant)
     else:
         prefix = opening(b, skeleton)
@@ -243,6 +246,12 @@ def _pair_other(
     return dom.key, dom.businesses, dom.system, dom.locales
 
 
+def _addressing(profiles: tuple[str, ...], address: str | None, lang: str) -> tuple[str, ...]:
+    """The profiles that prescribe no other form of address than `address` (all of them when none do)."""
+    fitting = tuple(p for p in profiles if fit.prescribed_form(p, lang) in (None, address))
+    return fitting or profiles
+
+
 def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig) -> tuple[dict, dict]:
     """A scope pair: one offer exchange, word for word, under a profile of its own kind of business
     (business_support) and under another business's profile (general_assistance)."""
@@ -253,7 +262,8 @@ def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig
     family = rng.choice(own.families)
     other_key, other_names, other_profiles, other_locales = _pair_other(pool, own, scope, rng)
     persona = Persona.draw(rng, pool.lang)
-    profiles = []
+    address = fit.draw_address(rng, pool.lang)
+    profiles, fillers = [], []
     for names, texts, locales, kind in (
         (own.businesses, _kind_profiles(pool, own), own.locales, own.key),
         (other_names, other_profiles, other_locales, other_key),
@@ -261,10 +271,24 @@ def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig
         name = rng.choice(names)
         country, currency = locales.get(name, (None, None))
         slots = SlotFiller(rng, pool.lang, name, (), (), country=country, currency=currency, domain=kind)
-        profiles.append((name, _fill_profile(rng.choice(texts), slots)))
+        # one exchange under both profiles: neither may prescribe another form of address than it uses
+        text = rng.choice(_addressing(texts, address, pool.lang))
+        address = fit.prescribed_form(text, pool.lang) or address
+        profiles.append((name, _fill_profile(text, slots)))
+        fillers.append(slots)
     shell = Domain(pool.lang, own.key, own.businesses, (), (), (), (), own.locales)
+    own_slots = fillers[0]
     b = ConversationBuilder(
-        rng, pool, shell, profiles[0][0], persona, SlotFiller(rng, pool.lang, profiles[0][0], (), ())
+        rng,
+        pool,
+        shell,
+        profiles[0][0],
+        persona,
+        SlotFiller(
+            rng, pool.lang, profiles[0][0], (), (), country=own_slots.country, currency=own_slots.currency
+        ),
+        address=address,
+        also_countries=(fillers[1].country,),
     )
     lone = rng.random() < scope.lone_pair_rate
     if lone:
@@ -339,7 +363,10 @@ def generate_split(
             variants = allowed_variants(flow, split, config)
             weights = [config.variant_weight(flow, v) for v in variants]
             variant = rng.choices(variants, weights=weights)[0]
-            record = compose(pools[lang], flow, variant, rng, config.general_exclusions, config.scope)
+            try:
+                record = compose(pools[lang], flow, variant, rng, config.general_exclusions, config.scope)
+            except Unfit:
+                continue  # nothing in the pool fits this draw (form of address, region, domain)
             key = text_key(record["turns"])
             if len(record["turns"]) <= config.max_turns and key not in seen:
                 break
@@ -372,7 +399,10 @@ def _generate_pair(
 ) -> list[dict]:
     for attempt in range(MAX_ATTEMPTS):
         rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
-        a, b = compose_pair(pool, rng, config.scope)
+        try:
+            a, b = compose_pair(pool, rng, config.scope)
+        except Unfit:
+            continue
         key = text_key(a["turns"])  # both members share it: the system turn is left out
         if key not in seen:
             break

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from datagen.builder import ConversationBuilder
-from datagen.fragments import OFFER_CATEGORY
+from datagen.builder import ConversationBuilder, Unfit
+from datagen.fragments import OFFER_CATEGORY, Exchange
 from datagen.tables import tables
 
 BUSINESS = "business_support"
@@ -224,7 +224,7 @@ def flow_general_chat(b: ConversationBuilder, units: int, variant: str) -> str |
 def _offer_units(b: ConversationBuilder, *, own: bool, perform: bool) -> list[Callable[[], int]]:
     family = b.offer_family(own=own)
     if family is None:
-        raise ValueError(f"no offer family for {b.domain.key} (own={own}) in this pool")
+        raise Unfit(f"no offer family for {b.domain.key} (own={own}) fits this conversation")
     if not perform:
         return [lambda: b.deflection(family)]
     return [lambda: b.offer_exchange(family, 1 + (b.rng.random() < 0.3), general=not own)]
@@ -249,12 +249,12 @@ def _lone(b: ConversationBuilder, variant: str, general: bool) -> str | None:
     if general:
         family = b.general_family()
         b.use_family(family.uid)
-        request, category = b.rng.choice(family.user), family.category
+        request, category = b.request_of(family, general=True), family.category
         b.note_request_category(category)
     else:
         family_b = b.business_families(1)[0]
         b.use_family(family_b.uid)
-        request, category = b.rng.choice(family_b.user), None
+        request, category = b.request_of(family_b, general=False), None
     b.lone_general = general
     if variant == "bare":  # one plain message: no greeting, wrapper, split, link or media
         b.user(request, general=general, bare=True)
@@ -301,29 +301,37 @@ BARE_VARIANT = "bare"  # lone flows' variant without a system turn either
 
 
 def opening(b: ConversationBuilder, sk: Skeleton) -> str | None:
-    """System turn and greetings; returns a user greeting to prefix to the first request, if any."""
-    if sk.system and b.profiles():
-        b.system(b.rng.choice(b.profiles()))
+    """System turn and greetings; returns a user greeting to prefix to the first request, if any.
+
+    A greeting or fallback that fits no line of this business (its region, domain, form of address) is
+    left out."""
+    if sk.system:
+        b.system_prompt()
     prefix = None
-    if sk.user_greets:
-        greeting = b.pick_glue("greetings_user")
+    greeting = b.optional_glue("greetings_user") if sk.user_greets else None
+    if greeting is not None:
         b.user_greeted = True  # no greeting frame on the first request as well
         if sk.greeting_in_first_message and not sk.bot_greets:
             prefix = greeting
+            b.name_given = b.name_given or "{name}" in greeting  # it opens the first request
         else:
             b.user(greeting)
-    greeting_bot = ""
-    if sk.bot_greets:
-        greeting_bot = b.pick_glue("greetings_bot")
+    greeting_bot = (b.optional_glue("greetings_bot") if sk.bot_greets else None) or ""
+    if greeting_bot:
         b.bot(greeting_bot, answer=False)
-    if sk.fallback:
+    # a menu fallback ("Invalid option, type 1, 2 or 3") only after a greeting that showed the menu
+    menu = bool(MENU_REFERENCE.search(greeting_bot))
+    fallback = (
+        b.optional_glue("fallback_bot", keep=lambda t: menu or not MENU_REFERENCE.search(t))
+        if sk.fallback
+        else None
+    )
+    if fallback is not None and (menu or not MENU_REFERENCE.search(fallback)):
         if b.rng.random() < 0.5:
             b.user(b.pick_glue("media_user"), styled=False)
         else:
             b.user(b.rng.choice(("?", "hm", "...", "1", "9", "ok", "👍")), styled=False)
-        # a menu fallback ("Invalid option, type 1, 2 or 3") only after a greeting that showed the menu
-        menu = bool(MENU_REFERENCE.search(greeting_bot))
-        b.bot(b.pick_glue("fallback_bot", keep=lambda t: menu or not MENU_REFERENCE.search(t)), answer=False)
+        b.bot(fallback, answer=False)
     return prefix
 
 
@@ -337,31 +345,36 @@ def handover(b: ConversationBuilder) -> None:
     if families and b.rng.random() < 0.5:  # the domain's own "talk to a person" family
         family = families[0]
         b.use_family(family.uid)
-        b.user(b.rng.choice(family.user), request=True)
-        b.bot(b.reply(family.bot, general=False))
+        b.begin_family()
+        asked = b.ask(Exchange(family.user, family.bot), general=False)
+        b.user(asked, request=True)
+        b.bot(b.reply(family.bot, general=False, asked=asked, users=family.user))
     else:
         b.user(b.pick_glue("handover_user"))
         b.bot(b.pick_glue("handover_bot"), answer=False)
     if b.rng.random() < 0.1:  # the export ends before the agent joins
         if b.rng.random() < 0.5:
-            b.user(b.pick_glue("closings_user", keep=lambda t: is_waiting(t, b.lang)))
+            waiting = b.optional_glue("closings_user", keep=lambda t: is_waiting(t, b.lang))
+            if waiting is not None and is_waiting(waiting, b.lang):
+                b.user(waiting)
         return
     b.agent(b.pick_glue("agent_open"))
     if b.rng.random() < AGENT_GENERAL_RATE:
         # POLICY example G: a human agent doing a general task is not the bot's behaviour; the request
         # is still listed in general_requests, the label stays what the bot did
         task = b.general_family()
-        b.general_request(task)
-        b.agent(b.reply(task.bot, general=True))
+        asked = b.general_request(task, answered=True)
+        b.agent(b.reply(task.bot, general=True, asked=asked, users=task.user))
         if b.rng.random() < 0.5:
-            b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))
+            _closing(b)
         return
     if b.rng.random() < 0.5:  # the customer tells the human what they need
         family = b.business_families(1)[0]
         b.use_family(family.uid)
-        b.user(b.rng.choice(family.user))
+        b.begin_family()
+        b.user(b.ask(Exchange(family.user, family.bot), general=False))
     used: list[str] = []
-    middles = len(b.fragments.glue.lists["agent_middle"])  # a split's pool may hold a single line
+    middles = len(b.fitting_glue("agent_middle"))  # a split's pool may hold a single fitting line
     for _ in range(min(middles, 1 + (b.rng.random() < 0.4))):
         line = b.pick_glue("agent_middle", avoid=used)
         used.append(line)
@@ -369,7 +382,16 @@ def handover(b: ConversationBuilder) -> None:
     if b.rng.random() < 0.7:
         if b.rng.random() < 0.6:
             b.user(b.pick_glue("closings_user"))
-        b.agent(b.pick_glue("agent_close"))
+        closing = b.optional_glue("agent_close")
+        if closing is not None:
+            b.agent(closing)
+
+
+def _closing(b: ConversationBuilder) -> None:
+    """A thanks that closes a resolved request, not "ok I'll wait"; none when no such line fits."""
+    line = b.optional_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang))
+    if line is not None and not is_waiting(line, b.lang):
+        b.user(line)
 
 
 def ending(b: ConversationBuilder, sk: Skeleton) -> None:
@@ -381,7 +403,8 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
         if kind == "business":
             family = b.business_families(1)[0]
             b.use_family(family.uid)
-            b.user(b.rng.choice(family.user), request=True)
+            b.begin_family()
+            b.user(b.request_of(family, general=False), request=True)
         elif kind == "general":
             b.general_request(b.general_family())
         elif kind == "media":
@@ -390,9 +413,10 @@ def ending(b: ConversationBuilder, sk: Skeleton) -> None:
             b.user(b.rng.choice(tables(b.lang).realism.nudges))
         return
     if sk.closing:  # thanks, not "ok I'll wait" after a resolved request
-        b.user(b.pick_glue("closings_user", keep=lambda t: not is_waiting(t, b.lang)))
-        if sk.bot_closes and not sk.handover:
-            b.bot(b.pick_glue("closings_bot"), answer=False)
+        _closing(b)
+        closing = b.optional_glue("closings_bot") if sk.bot_closes and not sk.handover else None
+        if closing is not None and b.turns[-1]["role"] == "user":
+            b.bot(closing, answer=False)
 
 
 def merge_greeting(b: ConversationBuilder, first_user_index: int, greeting: str) -> None:

@@ -203,6 +203,8 @@ class Domain:
     families: tuple[BusinessFamily, ...]
     # business name -> (country code, currency code or None) for entries written as mappings
     locales: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # product or plan -> its price range in base units (about one euro), for entries written as mappings
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -420,8 +422,8 @@ def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
     _named_like_file(check, data, "domain", key)
     if key not in DOMAINS:
         check.error("", f"domain {key!r} is not one of the {len(DOMAINS)} domains: {', '.join(DOMAINS)}")
-    products = check.strings(data.get("products", []), "", "products", minimum=0)
-    plans = check.strings(data.get("plans", []), "", "plans", minimum=0)
+    products, product_prices = _priced(check, data.get("products", []), "products")
+    plans, plan_prices = _priced(check, data.get("plans", []), "plans")
     slots = set(SLOTS)
     if not products:
         slots.discard("product")
@@ -454,7 +456,44 @@ def load_domain(path: Path, lang: str, report: FragmentReport) -> Domain | None:
         check.warn("", f"{n_expl} explanation families, the brief asks for >= {MIN_EXPLANATION_FAMILIES}")
     if not businesses:
         return None
-    return Domain(lang, key, businesses, products, plans, system, tuple(families), locales)
+    prices = {**product_prices, **plan_prices}
+    return Domain(lang, key, businesses, products, plans, system, tuple(families), locales, prices)
+
+
+def _priced(check: _Checker, value: Any, key: str) -> tuple[tuple[str, ...], dict[str, tuple[float, float]]]:
+    """Product or plan entries: a name, or {name: ..., price: [low, high]} (base units, about one euro),
+    so that an {amount} right after the product is a plausible price of it."""
+    if not isinstance(value, list):
+        return check.strings(value, "", key, minimum=0), {}
+    names: list[str] = []
+    prices: dict[str, tuple[float, float]] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            names.extend(check.strings([item], "", f"{key}[{i}]", slots=frozenset()))
+            continue
+        check.unknown_keys(item, {"name", "price"}, f" {key}[{i}]")
+        name, price = item.get("name"), item.get("price")
+        if not isinstance(name, str) or not name.strip():
+            check.error("", f"'{key}'[{i}] needs a non-empty 'name', found {name!r}")
+            continue
+        if not isinstance(price, list) or not _is_range(price):
+            check.error(
+                "",
+                f"'{key}'[{i}] {name!r}: 'price' must be [low, high] with 0 < low <= high, found {price!r}",
+            )
+            continue
+        names.append(name.strip())
+        prices[name.strip()] = (float(price[0]), float(price[1]))
+    return tuple(names), prices
+
+
+def _is_range(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and 0 < value[0] <= value[1]
+    )
 
 
 Locale = tuple[str | None, str | None]  # (country code, currency code) of one business

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -174,9 +175,20 @@ def is_greeting_frame(frame: str, lang: str) -> bool:
     return frame.startswith(tables(lang).realism.greeting_frame_starts)
 
 
-def frame_request(text: str, lang: str, rng: random.Random, *, greeting: bool = True) -> str:
-    """Wrap a request in one of the language's frames; `greeting`: greeting frames allowed (first message)."""
+def frame_request(
+    text: str,
+    lang: str,
+    rng: random.Random,
+    *,
+    greeting: bool = True,
+    keep: Callable[[str], bool] | None = None,
+) -> str:
+    """Wrap a request in one of the language's frames; `greeting`: greeting frames allowed (first message);
+    `keep`: the frames this customer would use ("Moin, ..." is northern German); none: the request as is."""
     frames = [f for f in tables(lang).realism.frames if greeting or not is_greeting_frame(f, lang)]
+    frames = [f for f in frames if keep is None or keep(f)]
+    if not frames:
+        return text
     frame = rng.choice(frames)
     if frame.startswith("{x}"):
         return frame.replace("{x}", text.rstrip(" ?.!"))

@@ -3,6 +3,12 @@
 Identity slots (customer name, agent, order id, ticket, phone, city, product, plan) keep one value per
 conversation, as in a real chat; the others (amount, date, time, url) are drawn at each use, in the
 conversation's one format and the business's country (currency, cities, web domain, phone numbers).
+
+A reply repeats what the other side said: the builder passes the dates, times and amounts of the
+message being answered (``echo``), and a reply's k-th {date} is the k-th date it answers ("move my
+flight to 14 May" -> "On 14 May there are seats at ..."). A drawn amount is priced by what it is the
+price of: the product or plan just before it (``prices``), else the words around it (the language's
+``amount_cues``: "delivery fee of {amount}", "{amount}/night"), else the business's domain.
 """
 
 from __future__ import annotations
@@ -11,23 +17,66 @@ import math
 import random
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import cache
 
 from datagen.fragments import SLOT_PATTERN
 from datagen.tables import countries, tables
 
-# base-unit price range of a plain {amount} per domain (fees, tickets, parcels); {amount_large} is for
-# what a family marks as expensive (rent, tuition, a package holiday)
-AMOUNT_RANGE: tuple[float, float] = (2, 300)
-DOMAIN_AMOUNT_RANGE: dict[str, tuple[float, float]] = {
-    "real_estate": (20, 1500),
-    "university_admissions": (10, 800),
-    "travel_agency": (20, 900),
-    "furniture_store": (15, 900),
-    "airline": (10, 500),
-    "car_rental": (10, 400),
-    "hotel": (15, 400),
+Bounds = tuple[float, float]
+# base-unit range of a plain {amount} per domain, when neither a product nor the words around it tell
+# what it prices: what one charge, fee or refund of such a business typically comes to. {amount_large}
+# is for what a family marks as expensive (rent, tuition, a package holiday).
+AMOUNT_RANGE: Bounds = (3, 150)
+DOMAIN_AMOUNT_RANGE: dict[str, Bounds] = {
+    "airline": (30, 400),
+    "bank": (10, 500),
+    "beauty_salon": (10, 120),
+    "bike_shop": (10, 600),
+    "bookstore": (5, 40),
+    "cafe": (2, 15),
+    "car_rental": (20, 400),
+    "cinema": (5, 40),
+    "clinic": (20, 200),
+    "driving_school": (30, 600),
+    "electronics_repair": (20, 300),
+    "electronics_retail": (20, 900),
+    "events_ticketing": (15, 150),
+    "fashion_ecommerce": (10, 150),
+    "food_delivery": (3, 50),
+    "furniture_store": (30, 1200),
+    "garden_centre": (3, 80),
+    "grocery": (2, 80),
+    "gym": (10, 80),
+    "hotel": (50, 400),
+    "insurance": (20, 600),
+    "insurance_broker_auto": (20, 150),
+    "language_school": (20, 400),
+    "meal_kits": (10, 80),
+    "museum": (5, 30),
+    "music_streaming": (4, 20),
+    "online_course": (10, 300),
+    "optician": (20, 400),
+    "parcel_delivery": (3, 60),
+    "pet_shop": (3, 80),
+    "pharmacy": (3, 60),
+    "public_services": (5, 120),
+    "real_estate": (50, 1500),
+    "restaurant": (5, 80),
+    "saas": (5, 150),
+    "streaming": (4, 25),
+    "telecom": (5, 80),
+    "tour_operator": (20, 500),
+    "travel_agency": (50, 1500),
+    "university_admissions": (20, 800),
+    "utilities": (20, 250),
 }
-LARGE_AMOUNT_RANGE: tuple[float, float] = (300, 3000)
+LARGE_AMOUNT_RANGE: Bounds = (300, 3000)
+# a price stands right after what it prices ("iPhone 15: £899", "Pacote Gramado por R$ 2.400")
+PRICE_REACH = 60
+CUE_REACH = 40
+# slot -> what it says: a reply echoes the values of the same kind ({amount_large} answers {amount} too)
+ECHO_KINDS: dict[str, str] = {"date": "date", "time": "time", "amount": "amount", "amount_large": "amount"}
 
 
 _DOUBLE_THE = re.compile(r"\b(the) The\b", re.IGNORECASE)
@@ -67,6 +116,31 @@ def format_amount(
     if where.decimal_comma:
         whole = _swap_separators(whole)
     return styles[style % len(styles)].format(v=whole, s=symbol)
+
+
+_OTHER_AMOUNT = re.compile(r"\{amount(_large)?\}")
+
+
+@cache
+def _cues(lang: str) -> tuple[tuple[re.Pattern[str], Bounds], ...]:
+    return tuple(
+        (re.compile(c.pattern, re.IGNORECASE), (c.low, c.high)) for c in tables(lang).slots.amount_cues
+    )
+
+
+def cue_bounds(text: str, start: int, end: int, lang: str) -> Bounds | None:
+    """The range the words around an {amount} slot (text[start:end]) give it, if a cue matches."""
+    before, after = (
+        _OTHER_AMOUNT.sub("#", part)
+        for part in (text[max(0, start - CUE_REACH) : start], text[end : end + CUE_REACH])
+    )
+    window = (
+        f"{before}{{amount}}{after}"  # other amounts are not this one ("fee {amount}, room {amount}/night")
+    )
+    for cue, bounds in _cues(lang):
+        if cue.search(window):
+            return bounds
+    return None
 
 
 def format_date(rng: random.Random, lang: str, style: int) -> str:
@@ -134,12 +208,15 @@ class SlotFiller:
         country: str | None = None,
         currency: str | None = None,
         domain: str | None = None,
+        prices: Mapping[str, Bounds] | None = None,
     ) -> None:
         self.rng = rng
         self.lang = lang
         self.fixed: dict[str, str] = {"business": business}
         self.products = products
         self.plans = plans
+        self.prices = dict(prices or {})  # product or plan -> its price range in base units
+        self.said: dict[str, list[str]] = {}  # values of the last fill by kind (ECHO_KINDS), in order
         self.domain_slug = _slug(business)
         self.country = country or tables(lang).slots.default_country
         known = countries().countries
@@ -185,8 +262,8 @@ class SlotFiller:
         )
         return f"https://{host}{self.domain_slug}{self.tld}/{rng.choice(tables(self.lang).slots.url_paths)}/{tail}"
 
-    def amount(self, large: bool = False) -> str:
-        low, high = LARGE_AMOUNT_RANGE if large else self.amount_range
+    def amount(self, bounds: Bounds | None = None) -> str:
+        low, high = bounds or self.amount_range
         value = amount_value(self.rng, low, high)
         return format_amount(self.rng, self.country, value, self.money_style, self.cents, self.currency)
 
@@ -194,7 +271,7 @@ class SlotFiller:
         if name == "topic":
             return topic
         if name in ("amount", "amount_large"):
-            return self.amount(large=name == "amount_large")
+            return self.amount(LARGE_AMOUNT_RANGE if name == "amount_large" else None)
         if name == "date":
             return format_date(self.rng, self.lang, self.date_style)
         if name == "time":
@@ -205,10 +282,56 @@ class SlotFiller:
             return self._fixed(name)
         return None  # not a slot: leave the braces as written (code, maths)
 
-    def fill(self, text: str, topic: str | None = None) -> str:
+    def _written_prices(self, text: str) -> list[tuple[int, Bounds]]:
+        """(end, price) of the priced products and plans a line names in words, in order."""
+        found = [
+            (m.end(), bounds)
+            for item, bounds in self.prices.items()
+            for m in re.finditer(rf"(?<!\w){re.escape(item)}(?!\w)", text)
+        ]
+        return sorted(found)
+
+    def _bounds(self, text: str, match: re.Match[str], priced: tuple[int, Bounds] | None) -> Bounds | None:
+        """What a drawn {amount} costs: the product or plan just before it, else its cue, else the domain."""
+        if match.group(1) == "amount_large":
+            return LARGE_AMOUNT_RANGE
+        if priced is not None:
+            gap = text[priced[0] : match.start()]
+            if len(gap) <= PRICE_REACH and "\n" not in gap:
+                return priced[1]
+        return cue_bounds(text, match.start(), match.end(), self.lang)
+
+    def fill(
+        self, text: str, topic: str | None = None, *, echo: Mapping[str, Sequence[str]] | None = None
+    ) -> str:
+        """Fill the slots of a line; `echo`: values by kind (ECHO_KINDS) the line repeats, first to last."""
+        queues = {kind: list(values) for kind, values in (echo or {}).items()}
+        said: dict[str, list[str]] = {}
+        written = self._written_prices(text)  # "Hoy: carne molida a {amount}/kg" prices it as a slot would
+        priced: tuple[int, Bounds] | None = None  # end of the last product/plan with a price, and its price
+
         def replace(match: re.Match[str]) -> str:
-            value = self.value(match.group(1), topic)
+            nonlocal priced, written
+            name = match.group(1)
+            kind = ECHO_KINDS.get(name)
+            if kind is not None and queues.get(kind):
+                value: str | None = queues[kind].pop(0)
+            elif kind == "amount":
+                before = [w for w in written if w[0] <= match.start()]
+                if before and (priced is None or before[-1][0] > priced[0]):
+                    priced = before[-1]
+                value = self.amount(self._bounds(text, match, priced))
+                written = [w for w in written if w[0] > match.start()]
+                priced = None  # a product has one price; a second amount is something else
+            else:
+                value = self.value(name, topic)
+            if name in ("product", "plan") and value in self.prices:
+                priced = (match.end(), self.prices[value])
+            if kind is not None and value is not None:
+                said.setdefault(kind, []).append(value)
             return match.group(0) if value is None else value
 
         # "the {business}" with a business called "The Courier Guy"
-        return _DOUBLE_THE.sub(r"\1", SLOT_PATTERN.sub(replace, text))
+        filled = _DOUBLE_THE.sub(r"\1", SLOT_PATTERN.sub(replace, text))
+        self.said = said
+        return filled

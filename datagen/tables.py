@@ -71,6 +71,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AmountCue(_Strict):
+    pattern: Regex
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+
 class SlotTables(_Strict):
     """Values for the slots of datagen/slots.py.
 
@@ -81,6 +87,10 @@ class SlotTables(_Strict):
     time_formats: formats of a bare {time} (drawn at each use; one format: used without a draw), with
         {hour} (24h), {hour12}, {ampm} and {minute}.
     url_paths: first path segments of a pasted link.
+    amount_cues: what an {amount} prices, told by the words around it ("delivery fee of {amount}",
+        "{amount}/night"): the first cue whose pattern (case-insensitive) matches the line around the slot
+        (40 characters each side, the slot itself written {amount}) sets its range in base units;
+        without a cue the domain's range applies.
     """
 
     default_country: str
@@ -89,6 +99,7 @@ class SlotTables(_Strict):
     date_formats: NonEmpty
     time_formats: NonEmpty
     url_paths: NonEmpty
+    amount_cues: tuple[AmountCue, ...]
 
     @field_validator("date_formats")
     @classmethod
@@ -137,10 +148,51 @@ class ConversationTables(_Strict):
 
     handover_wording: a bot reply that hands the chat over to a person (the bot must not go on after it).
     waiting: a customer closing that means "I'll wait" (after a handover), not "thanks, solved".
+    giving_in: a comply prefix in which the bot gives in ("Alright, just this once"): it only follows a
+        customer who insisted, never opens a plain answer.
+    knows_customer: a bot greeting that recognises a returning, logged-in customer ("Welcome back"): it
+        may name them, and so may the rest of the chat; otherwise a bot names the customer only once
+        they gave their name.
     """
 
     handover_wording: Regex
     waiting: Regex
+    giving_in: Regex
+    knows_customer: Regex
+
+
+class AddressTables(_Strict):
+    """How a bot addresses the customer: one form per conversation (datagen/fit.py).
+
+    forms: form -> regular expression (case-sensitive: German "Sie") of the words that mark a bot or agent
+        line as using that form; an empty mapping: the language has one form only.
+    weights: how often a conversation's bot uses each form when its system prompt prescribes none; a form
+        without a weight is never drawn, so lines marked with it are left out.
+    prescribed: form -> case-insensitive regular expression of a system prompt that prescribes the form
+        ("Duze die Kunden", "tuteo").
+    """
+
+    forms: dict[str, Regex]
+    weights: dict[str, float]
+    prescribed: dict[str, Regex]
+
+    @field_validator("weights", "prescribed")
+    @classmethod
+    def _known_forms(cls, value: dict, info: ValidationInfo) -> dict:
+        unknown = set(value) - set(info.data.get("forms", {}))
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} are not among the forms")
+        if info.field_name == "weights" and info.data.get("forms") and not any(w > 0 for w in value.values()):
+            raise ValueError("at least one form needs a weight above 0")
+        return value
+
+
+class RegionalWords(_Strict):
+    """Words said only in some countries ("G'day", "Grüezi", "che"): lines with them are used only by
+    businesses there (and their customers)."""
+
+    pattern: Regex  # case-insensitive
+    countries: NonEmpty
 
 
 class CoherenceTables(_Strict):
@@ -156,6 +208,9 @@ class CoherenceTables(_Strict):
     not_a_day: a regular expression for the uses of day words that are no day ("guten Morgen").
     business_hooks: regular expressions of general requests that address a specific kind of business.
     smalltalk_reactions: regular expressions of small-talk lines reacting to something the bot showed.
+    regional: words of some countries only; a line with them fits businesses of those countries.
+    domain_words: group of domains (datagen.fit.DOMAIN_GROUPS) -> case-insensitive regular expression of
+        words that tie a glue line to those domains ("your order" is for shops, not for an insurer).
     """
 
     stopwords: Words
@@ -168,6 +223,8 @@ class CoherenceTables(_Strict):
     not_a_day: Regex
     business_hooks: tuple[Regex, ...]
     smalltalk_reactions: tuple[Regex, ...]
+    regional: tuple[RegionalWords, ...]
+    domain_words: dict[str, Regex]
 
 
 class LanguageTables(_Strict):
@@ -176,6 +233,7 @@ class LanguageTables(_Strict):
     slots: SlotTables
     realism: RealismTables
     conversation: ConversationTables
+    address: AddressTables
     coherence: CoherenceTables
 
 
@@ -183,6 +241,8 @@ class Currency(_Strict):
     symbol: str
     factor: float = Field(gt=0)  # from base units (about one euro/dollar)
     styles: NonEmpty  # display styles: {s} the symbol, {v} the value
+    # how people name it after a number ("600 euro", "40 reais"); case-insensitive regular expression
+    words: Regex
 
 
 class Country(_Strict):

@@ -50,10 +50,14 @@ def add_parser(subparsers: Any) -> None:
         "check",
         help="validate the fragment files (errors must be fixed, warnings are quotas)",
         description="Validate the fragment files: format, slots, ids, and the coherence rules of "
-        "datagen/coherence.py (contradicting dates or relatives and business-specific general requests "
-        "are errors; bot variants that share no word with a user variant, differing clock times and small "
-        "talk that reacts to nothing are warnings, counted per rule unless --coherence lists them). "
-        "Exit code 1 when any file has an error; each line names the file and the family.",
+        "datagen/coherence.py (the generator pairs every user variant with a bot variant that answers it; "
+        "a user variant that no bot variant answers with the same date or relative, or that a bot would "
+        "confirm as another {date}/{time}/{amount}, a bot filling {product}/{plan} for what the user named "
+        "in words, and business-specific general requests are errors; user variants left unanswered for "
+        "other reasons, bot variants that share no word with a user variant, bot lines that need a name "
+        "nobody gave and small talk that reacts to nothing are warnings, counted per rule unless "
+        "--coherence lists them). Exit code 1 when any file has an error; each line names the file and "
+        "the family.",
     )
     check.add_argument("--root", type=Path, default=DEFAULT_FRAGMENTS, help="fragments folder")
     check.add_argument("--lang", nargs="+", help="languages to check (default: every language folder)")

@@ -175,3 +175,24 @@ def test_scope_pairs_are_one_exchange_under_two_profiles_in_one_split(generated)
         offer_domains.add(a.meta["offer_domain"])
         langs.add(a.lang)
     assert len(offer_domains) >= 20 and len(langs) == 4
+
+
+def test_committed_data_is_coherent(repo_root, all_generated):
+    """One form of address per business, its country's greetings and currency, agent lines that fit the
+    domain, giving in only after insisting, replies that repeat the customer's values, plausible product
+    prices (datagen/checks.py; tests/datagen/test_generated_coherence.py shows each catches its defect)."""
+    config = load_config(repo_root / "data" / "generate.yaml")
+    fragments = load_fragments_strict(repo_root / config.fragments_root, config.languages)
+    insist = {lang: [g.text for g in frag.glue.lists["insist_user"]] for lang, frag in fragments.items()}
+    problems: list[str] = []
+    for conv in all_generated:
+        setting = checks.business_setting(conv, fragments)
+        domain = fragments[setting.lang].domains.get(setting.domain)
+        problems += checks.address_problems(conv)
+        problems += checks.region_problems(conv, setting)
+        problems += checks.currency_problems(conv, setting)
+        problems += checks.domain_problems(conv, setting)
+        problems += checks.giving_in_problems(conv, insist[setting.lang])
+        problems += checks.echo_problems(conv, setting)
+        problems += checks.price_problems(conv, setting, domain.prices if domain else {})
+    assert problems == [], problems[:10]

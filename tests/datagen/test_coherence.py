@@ -25,9 +25,34 @@ def test_a_bot_date_in_another_month_than_the_user_asked_is_an_error():
     assert rules(bad, "error") == ["month", "month"]
     assert "Ab 25. April" in str(bad[0]) and "de/business/telecom/x" in str(bad[0])
     good = family_findings(
-        "de/business/telecom/x", user, ["Erledigt, ab {date} gilt der neue Tarif."], (), "de"
+        "de/business/telecom/x",
+        ["ab {date} bitte umstellen"],
+        ["Erledigt, ab {date} gilt der neue Tarif."],
+        (),
+        "de",
     )
     assert rules(good, "error") == []
+
+
+def test_a_bot_confirming_a_slot_for_a_value_the_user_wrote_out_is_an_error():
+    # the slot would be filled with another date than "25. mai": the user line needs the slot
+    user = ["kann ich den vertrag ab 25. mai umstellen?", "tarifwechsel zum {date} bitte"]
+    found = family_findings(
+        "de/business/telecom/x", user, ["Erledigt, ab {date} gilt der neue Tarif."], (), "de"
+    )
+    assert [(f.severity, f.rule) for f in found] == [("error", "slot-echo")] and "user[0]" in found[0].message
+    amount = family_findings(
+        "pt-BR/business/x/y", ["recarreguei R$ 20 e nada"], ["Sua recarga de {amount} caiu."], (), "pt-BR"
+    )
+    assert rules(amount, "error") == ["slot-echo"]
+
+
+def test_only_user_variants_no_bot_variant_answers_are_reported():
+    # the generator pairs "25. mai" with the May reply and "1. juni" with the June one
+    user = ["ab 25. mai bitte", "ab 1. juni bitte"]
+    bot = ["Ab 25. Mai gilt der neue Tarif.", "Ab 1. Juni gilt der neue Tarif."]
+    assert family_findings("de/business/telecom/x", user, bot, (), "de") == []
+    assert rules(family_findings("de/business/telecom/x", [*user, "ab 3. juli"], bot, (), "de")) == ["month"]
 
 
 def test_may_as_a_verb_is_not_a_month():
@@ -110,3 +135,51 @@ def test_a_bot_offering_another_day_than_the_user_asked_for_is_a_warning():
         family_findings("w", ["guten morgen, habt ihr montag offen"], ["Montags ist Ruhetag."], (), "de")
         == []
     )
+
+
+def _domain(families, products=(), plans=()):
+    from datagen.fragments import BusinessFamily, Domain
+
+    fams = tuple(
+        BusinessFamily(f"en/business/pharmacy/f{i}", f"f{i}", "exchange", u, b, ())
+        for i, (u, b) in enumerate(families)
+    )
+    return Domain("en", "pharmacy", ("Boots",), tuple(products), tuple(plans), (), fams)
+
+
+def test_a_bot_filling_product_for_a_product_the_user_named_in_words_is_an_error():
+    from datagen.coherence import product_slot_findings
+
+    products = ("paracetamol 500mg", "blood pressure monitor", "cetirizine 10mg")
+    bad = _domain(
+        [(("how do i use the blood pressure monitor i bought",), ("Here's how to use your {product}:",))],
+        products,
+    )
+    found = product_slot_findings(bad)
+    assert [(f.severity, f.rule) for f in found] == [("error", "product-slot")]
+    assert "blood pressure monitor" in found[0].message
+    good = _domain(
+        [
+            (("how do i use the {product} i bought",), ("Here's how to use your {product}:",)),
+            (
+                ("how do i use the blood pressure monitor",),
+                ("Here's how to use your blood pressure monitor:",),
+            ),
+            (
+                ("is my order ready",),
+                ("Your {product} is ready for pickup.",),
+            ),  # named by the bot, not the user
+        ],
+        products,
+    )
+    assert product_slot_findings(good) == []
+
+
+def test_a_bot_that_needs_a_name_nobody_gave_is_a_warning():
+    from datagen.coherence import name_findings
+
+    needs = _domain([(("table for 6 on friday",), ("Booked under {name} ✅",))])
+    assert [(f.severity, f.rule) for f in name_findings(needs)] == [("warning", "name")]
+    vocative = _domain([(("table for 6 on friday",), ("Booked, {name}! See you Friday.",))])
+    given = _domain([(("table for 6 on friday, name {name}",), ("Booked under {name} ✅",))])
+    assert name_findings(vocative) == [] and name_findings(given) == []

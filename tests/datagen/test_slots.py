@@ -70,3 +70,36 @@ def test_slot_values_follow_the_language():
     first, second = text.split(", ")[0].split()[-1], text.split(", ")[1].split()[-1]
     assert first == second  # identity slots stay fixed within a conversation
     assert text.endswith("Funkwerk Mobil, code {x}")  # unknown braces stay literal
+
+
+def test_a_reply_repeats_the_values_it_answers_in_order():
+    slots = SlotFiller(random.Random(4), "en", "Shop")
+    asked = slots.fill("move my flight from {date} to {date} at {time}, refund {amount}?")
+    heard = slots.said
+    reply = slots.fill("Moved from {date} to {date}, {time} ✅ Refund {amount}; fee {amount}.", echo=heard)
+    assert slots.said["date"] == heard["date"] and slots.said["time"] == heard["time"]
+    assert slots.said["amount"][0] == heard["amount"][0]  # the second amount (the fee) is new
+    assert all(value in asked for value in slots.said["date"])
+    assert reply.startswith(f"Moved from {heard['date'][0]} to {heard['date'][1]}")
+
+
+def test_an_amount_after_a_priced_product_is_its_price():
+    prices = {"iPhone 15": (700.0, 1000.0), "eSIM": (1.0, 10.0)}
+    for seed in range(30):
+        slots = SlotFiller(
+            random.Random(seed), "en", "Shop", ("iPhone 15", "eSIM"), prices=prices, country="US"
+        )
+        text = slots.fill("Yes, {product} is in stock at {amount}.")
+        value = float(re.findall(r"[\d,]+\.?\d*", text)[-1].rstrip(".").replace(",", ""))
+        low, high = prices[slots.fixed["product"]]
+        assert low <= value <= high, text
+
+
+def test_words_around_an_amount_set_its_range():
+    from datagen.slots import cue_bounds
+
+    text = "The delivery fee is {amount} and a room costs {amount}/night."
+    first, second = (i for i in range(len(text)) if text.startswith("{amount}", i))
+    assert cue_bounds(text, first, first + 8, "en") == (1, 40)
+    assert cue_bounds(text, second, second + 8, "en") == (40, 350)
+    assert cue_bounds("Your total is {amount}.", 14, 22, "en") is None  # the domain's range
