@@ -175,7 +175,14 @@ def load_realdev(
 ) -> dict[str, list[Conversation]]:
     """Evaluation-only real conversations, one set per file (never trained or tuned on), sampled; with
     ``profiles_file`` each set once more under its sources' business profiles (training.realdev)."""
-    if directory is None or not directory.is_dir():
+    if directory is None:
+        return {}
+    if not directory.is_dir():
+        # Optional by design (a company's machine has no realdev), but a run meant to report it must not
+        # lose it quietly: metrics.json and the card then simply have no realdev rows.
+        log.warning(
+            "realdev directory %s not found: realdev is not evaluated in this run", directory.resolve()
+        )
         return {}
     profiles = load_realdev_profiles(profiles_file) if profiles_file is not None else None
     sets = {}

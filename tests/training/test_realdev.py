@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,12 @@ def test_a_bad_profiles_file_names_the_key(tmp_path):
     path.write_text("banking77/banking:\n  name: X\n", encoding="utf-8")
     with pytest.raises(ProfileError, match=r"banking77/banking.*description"):
         load_realdev_profiles(path)
+
+
+def test_missing_realdev_directory_is_reported_not_silent(tmp_path, caplog):
+    from training.train import load_realdev
+
+    with caplog.at_level(logging.WARNING, logger="training.train"):
+        assert load_realdev(tmp_path / "absent", 10, 13) == {}
+    assert "realdev is not evaluated" in caplog.text
+    assert load_realdev(None, 10, 13) == {}
