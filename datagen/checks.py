@@ -211,8 +211,11 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
     """
     meta = conv.meta
     problems = []
-    if "business" not in meta and "business_name" not in meta:
+    offer_chat = meta.get("flow") == "offer_chat"  # an exchange with no business in sight
+    if "business" not in meta and "business_name" not in meta and not offer_chat:
         problems.append(f"{conv.id}: meta.business (or meta.business_name) missing")
+    if offer_chat and ("business" in meta or any(t.role == "system" for t in conv.turns)):
+        problems.append(f"{conv.id}: an offer_chat shows a business (meta.business or a system turn)")
     for key in (
         "domain",
         "category",

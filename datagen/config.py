@@ -12,7 +12,7 @@ from datagen.fragments import CATEGORIES, DOMAINS, LANGUAGES, OFFER_DOMAINS
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test", "heldout")
 # flows of issue #11 that a config may leave out of flow_mix (share 0)
-OPTIONAL_FLOWS: tuple[str, ...] = ("offer_business", "offer_embedded", "offer_deflection")
+OPTIONAL_FLOWS: tuple[str, ...] = ("offer_business", "offer_embedded", "offer_deflection", "offer_chat")
 DEFAULT_CONFIG_PATH = Path("data/generate.yaml")
 
 

@@ -50,6 +50,7 @@ from datagen.slots import SlotFiller
 
 SPLIT_FILE = "{split}.jsonl.gz"
 PAIR_FLOW = "scope_pair"  # a schedule entry that becomes two conversations (ScopeConfig.pair_share)
+OFFER_CHAT_FLOW = "offer_chat"  # a scope pair's exchange with no profile and no business in sight
 GENERATOR_VERSION = "1"
 MAX_ATTEMPTS = 50
 _WORD = re.compile(r"\w+")
@@ -358,6 +359,9 @@ def generate_split(
             pair = _generate_pair(pools[lang], split, index, config, seen)
             records += pair if flow == PAIR_FLOW else _as_flow(pair[0], flow)
             continue
+        if flow == OFFER_CHAT_FLOW:
+            records.append(_without_business(_generate_pair(pools[lang], split, index, config, seen)[1]))
+            continue
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
             variants = allowed_variants(flow, split, config)
@@ -392,6 +396,23 @@ def _as_flow(record: dict, flow: str) -> list[dict]:
     meta["flow"], meta["variant"] = flow, "profile_only"
     record["id"] = record["id"][:-1]  # no member suffix
     return [record]
+
+
+def _without_business(record: dict) -> dict:
+    """A pair's general member with its profile taken away: the exchange alone, no business in sight.
+    Without a profile the conversation shows no business, so a bot answering it acts as a general-purpose
+    assistant whatever kind of business's offer the content is (docs/POLICY.md: the declared offer
+    decides). meta.domain stays the kind whose offer the content is (``offer_domain``)."""
+    meta = record["meta"]
+    record["turns"] = [t for t in record["turns"] if t["role"] != "system"]
+    for key in ("general_turns", "general_requests"):
+        meta[key] = [i - 1 for i in meta[key]]  # indices over turns: the system turn was the first
+    for key in ("pair_id", "member", "business"):
+        meta.pop(key, None)
+    meta["flow"] = OFFER_CHAT_FLOW
+    meta["domain"] = meta["offer_domain"]
+    record["id"] = record["id"][:-1]  # no member suffix
+    return record
 
 
 def _generate_pair(

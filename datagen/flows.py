@@ -41,6 +41,10 @@ FLOW_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "offer_business": (BUSINESS, ("early", "middle", "last", "one_among_many")),
     "offer_embedded": (GENERAL, ("early", "middle", "last", "one_among_many")),
     "offer_deflection": (BUSINESS, ("early", "middle", "last", "one_among_many")),
+    # an offer exchange with no business in sight (no profile, no name, no support turns): whatever kind
+    # of business's offer its content is, a bot answering it acts as a general-purpose assistant
+    # (datagen.engine makes it from a scope pair's exchange; "lone": the request only)
+    "offer_chat": (GENERAL, ("exchange", "lone")),
 }
 # flows whose business must have an offer file of its own kind
 OWN_OFFER_FLOWS = ("offer_business",)
