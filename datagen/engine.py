@@ -360,7 +360,7 @@ def generate_split(
             records += pair if flow == PAIR_FLOW else _as_flow(pair[0], flow)
             continue
         if flow == OFFER_CHAT_FLOW:
-            records.append(_without_business(_generate_pair(pools[lang], split, index, config, seen)[1]))
+            records.append(as_offer_chat(_generate_pair(pools[lang], split, index, config, seen)[1]))
             continue
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{config.seed}:{split}:{index}:{attempt}")
@@ -398,7 +398,7 @@ def _as_flow(record: dict, flow: str) -> list[dict]:
     return [record]
 
 
-def _without_business(record: dict) -> dict:
+def as_offer_chat(record: dict) -> dict:
     """A pair's general member with its profile taken away: the exchange alone, no business in sight.
     Without a profile the conversation shows no business, so a bot answering it acts as a general-purpose
     assistant whatever kind of business's offer the content is (docs/POLICY.md: the declared offer

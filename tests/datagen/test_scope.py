@@ -11,7 +11,14 @@ from datagen_samples import write_offer_files
 from classifier.schema import parse_conversation
 from datagen import checks
 from datagen.config import FIRST_CATEGORIES, GenerateConfig, ScopeConfig, load_config
-from datagen.engine import PAIR_FLOW, GenerationError, compose, compose_pair, split_schedule
+from datagen.engine import (
+    PAIR_FLOW,
+    GenerationError,
+    as_offer_chat,
+    compose,
+    compose_pair,
+    split_schedule,
+)
 from datagen.flows import BUSINESS, FLOW_VARIANTS, GENERAL
 from datagen.fragments import OFFER_CATEGORY, FragmentReport, load_fragments_strict, load_offer
 
@@ -84,6 +91,27 @@ def test_a_scope_pair_is_one_exchange_under_two_profiles_with_opposite_labels(po
     assert shapes["lone"] and shapes["exchange"]
 
 
+def test_an_offer_chat_is_the_pairs_exchange_with_no_business_in_sight(pool):
+    # POLICY: without a profile the conversation decides; an offer exchange alone shows no business,
+    # so the bot answering it acts as a general-purpose assistant
+    for seed in range(20):
+        a, b = compose_pair(pool, random.Random(seed), ScopeConfig(lone_pair_rate=0.3))
+        a["id"], b["id"] = "gen-x-00001a", "gen-x-00001b"
+        chat = as_offer_chat(b)
+        assert chat["id"] == "gen-x-00001" and chat["label"] == GENERAL
+        assert chat["turns"] == a["turns"][1:] and all(t["role"] != "system" for t in chat["turns"])
+        meta = chat["meta"]
+        assert meta["flow"] == "offer_chat" and meta["domain"] == a["meta"]["domain"]
+        assert "business" not in meta and "pair_id" not in meta and "member" not in meta
+        for i in meta["general_turns"]:
+            assert chat["turns"][i]["role"] == "assistant"
+        for i in meta["general_requests"]:
+            assert chat["turns"][i]["role"] == "user"
+        assert checks.meta_problems(parse_conversation(chat)) == []
+    shown = {**chat, "meta": {**chat["meta"], "business": "Rialto"}}
+    assert any("shows a business" in p for p in checks.meta_problems(parse_conversation(shown)))
+
+
 def test_pairs_take_their_share_of_a_split_and_a_zero_share_takes_none():
     config = load_config()
     off = config.model_copy(update={"scope": ScopeConfig()})
@@ -98,7 +126,8 @@ def test_the_committed_config_enables_scope_as_issue_11_asks():
     config = load_config()
     assert set(FIRST_CATEGORIES) < set(config.categories) and "focused_chat" in config.categories
     assert config.scope.pair_share >= 0.3 and config.scope.offer_profiles
-    assert {"offer_business", "offer_embedded", "offer_deflection"} <= set(config.flow_mix)
+    assert {"offer_business", "offer_embedded", "offer_deflection", "offer_chat"} <= set(config.flow_mix)
+    assert config.flow_mix["offer_chat"] > 0
     assert ScopeConfig() == ScopeConfig(pair_share=0.0)  # the defaults draw nothing new
 
 
