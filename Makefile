@@ -19,12 +19,15 @@ SAMPLE_ARCHIVE ?= examples/archive
 MODEL ?= models/default
 DEMO_OUT ?= out/demo
 TRAIN_CONFIG ?= training/config.yaml
+STUDENT_CONFIG ?= training/config-student.yaml
+# make train-student TEACHER=runs/<model id>/scorer: another teacher than the one of models/default
+TEACHER ?=
 SERVE_ARGS ?=
 BENCH_ARGS ?=
 REVIEW_LOOP_OUT ?= out/review-loop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train review-loop bench-review data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train train-student review-loop bench-review data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -118,6 +121,10 @@ format: $(DEV_STAMP)
 ## Fine-tune, calibrate, export and evaluate the model from training/config.yaml (see docs/MODEL.md)
 train: $(DEV_STAMP)
 	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG)
+
+## Distil a 4-layer student of the make train model into models/student (training/config-student.yaml)
+train-student: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(STUDENT_CONFIG) $(if $(TEACHER),--teacher $(TEACHER))
 
 ## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
 review-loop: $(DEV_STAMP)

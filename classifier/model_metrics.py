@@ -153,6 +153,16 @@ class ExportReport(_Part):
     precision: str
 
 
+class Distillation(_Part):
+    """What a distilled student learnt from (``training.distill``): its teacher and the layers it kept."""
+
+    teacher_model_id: str | None  # None when the teacher folder is outside <checkpoint_dir>/<model id>/
+    teacher_layers: int
+    layers: list[int]  # teacher encoder layers the student kept (0-based)
+    alpha: float
+    temperature: float
+
+
 class TrainingSummary(_Part):
     steps: int
     seconds: float
@@ -164,6 +174,7 @@ class TrainingSummary(_Part):
     mil_conversations: int
     first_loss: float | None
     final_loss_mean_last_50: float | None
+    distillation: Distillation | None = None  # only in a student's metrics.json
 
 
 class ModelMetrics(_Part):

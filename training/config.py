@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from classifier.render import RenderConfig
 from classifier.validation import validation_problems
@@ -220,6 +220,40 @@ class BaselineConfig(_Strict):
     )
 
 
+class DistillConfig(_Strict):
+    """A student distilled from a trained teacher (``training.distill``), instead of fine-tuning the base.
+
+    The student is the teacher's embeddings, the encoder layers ``layers`` and the head, trained on
+    ``(1 - alpha) * hard-label loss + alpha * T^2 * BCE(student / T, sigmoid(teacher / T))`` over every
+    span (bot and request turns). Everything else of the run (data, export, calibration, threshold,
+    evaluation) is the same as for a teacher; the model folder records the teacher and the kept layers.
+    """
+
+    teacher: Path | None = Field(
+        None,
+        description="the teacher's torch scorer folder (TurnScorer.save; make train keeps it in "
+        "<checkpoint_dir>/<model id>/scorer); None: the one of the model in teacher_model",
+    )
+    teacher_model: Path = Field(
+        Path("models/default"),
+        description="model folder whose model id picks the teacher in <checkpoint_dir> when teacher is None",
+    )
+    layers: tuple[int, ...] = Field(
+        (0, 4, 8, 11), min_length=1, description="teacher encoder layers the student keeps (0-based)"
+    )
+    alpha: float = Field(0.5, ge=0, le=1, description="weight of the soft (teacher) loss; 1 - alpha: labels")
+    temperature: float = Field(2.0, gt=0, description="softens both logits of the soft loss")
+
+    @field_validator("layers")
+    @classmethod
+    def _layers_sorted_unique(cls, layers: tuple[int, ...]) -> tuple[int, ...]:
+        if any(i < 0 for i in layers) or list(layers) != sorted(set(layers)):
+            raise ValueError(
+                f"student.layers must be distinct, ascending, non-negative layer indices, got {list(layers)}"
+            )
+        return layers
+
+
 class TrainConfig(_Strict):
     """One training run, end to end."""
 
@@ -247,13 +281,31 @@ class TrainConfig(_Strict):
         "<checkpoint_dir>/<model id>/ "
         "(benchmarks against torch, re-export); large, never committed",
     )
+    student: DistillConfig | None = Field(
+        None, description="distil a smaller student from a trained teacher (DistillConfig); None: fine-tune"
+    )
+
+    @model_validator(mode="after")
+    def _teacher_findable(self) -> TrainConfig:
+        if self.student is not None and self.student.teacher is None and self.checkpoint_dir is None:
+            raise ValueError(
+                "student.teacher is not set and checkpoint_dir is None: set student.teacher to the "
+                "teacher's scorer folder or checkpoint_dir to where make train keeps it (runs)"
+            )
+        return self
+
+    def _dump_exclude(self) -> set[str]:
+        # Without a student the dump has no student key: the digest and config copy of a fine-tuning
+        # run stay what they were before students existed.
+        return {"student"} if self.student is None else set()
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the config (provenance)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        return hashlib.sha256(self.model_dump_json(exclude=self._dump_exclude()).encode()).hexdigest()
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        data = self.model_dump(mode="json", exclude=self._dump_exclude())
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
     def save(self, out_dir: str | Path) -> Path:
         path = Path(out_dir) / CONFIG_COPY_FILE

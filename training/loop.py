@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -177,7 +178,11 @@ def batch_span_logits(model: TurnScorer, batch: Batch) -> torch.Tensor:
 
 def batch_loss(model: TurnScorer, batch: Batch, mil_weight: float) -> tuple[torch.Tensor, int] | None:
     """Mean BCE over turn targets and flow-level (MIL) terms; None when the batch has no term."""
-    logits = batch_span_logits(model, batch)
+    return hard_loss(batch_span_logits(model, batch), batch, mil_weight)
+
+
+def hard_loss(logits: torch.Tensor, batch: Batch, mil_weight: float) -> tuple[torch.Tensor, int] | None:
+    """``batch_loss`` on span logits already computed (one per span of ``batch``)."""
     has_target = batch.span_target >= 0
     terms = []
     if has_target.any():
@@ -212,6 +217,10 @@ def make_optimizer(model: TurnScorer, optim: OptimConfig) -> torch.optim.Optimiz
     )
 
 
+# (model, batch) -> (mean loss, number of terms), None when the batch has no term
+LossFn = Callable[[TurnScorer, Batch], tuple[torch.Tensor, int] | None]
+
+
 @dataclass
 class FitResult:
     steps: int
@@ -237,8 +246,14 @@ def fit(
     pad_id: int,
     seed: int,
     on_step: Callable[[int, int, float], None] | None = None,
+    loss_fn: LossFn | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; ``on_step(step, total, loss)`` is called after every step (progress)."""
+    """Train ``model`` in place; ``on_step(step, total, loss)`` is called after every step (progress).
+
+    ``loss_fn(model, batch)`` replaces ``batch_loss`` (a distillation loss, ``training.distill``); it
+    runs inside the same autocast as the default.
+    """
+    compute: LossFn = loss_fn or partial(batch_loss, mil_weight=optim.mil_weight)
     rng = np.random.default_rng(seed)
     per_epoch = len(length_grouped_batches(examples, optim.batch_size, optim.length_group_size, rng))
     total = planned_steps(per_epoch, optim)
@@ -255,7 +270,7 @@ def fit(
                 break
             batch = collate([examples[i] for i in indices], pad_id)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=optim.autocast == "bf16"):
-                result = batch_loss(model, batch, optim.mil_weight)
+                result = compute(model, batch)
             if result is not None:
                 loss, _ = result
                 optimizer.zero_grad(set_to_none=True)

@@ -18,6 +18,7 @@ BOT_CHANNEL = 0
 REQUEST_CHANNEL = 1
 CHANNEL_OF_ROLE = {"assistant": BOT_CHANNEL, "user": REQUEST_CHANNEL}
 HEAD_FILE = "turn_head.pt"
+CHECKPOINT_SCORER_DIR = "scorer"  # TurnScorer.save folder in <checkpoint_dir>/<model id>/ (training.train)
 # Eager attention exports to plain MatMul/Softmax ONNX ops that onnxruntime quantises well; the
 # attention implementation is fixed here so training and export run the same graph.
 ATTN_IMPLEMENTATION = "eager"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from classifier.model_config import ModelConfig
-from classifier.model_metrics import BinaryMetrics, ModelMetrics, SplitMetrics
+from classifier.model_metrics import BinaryMetrics, Distillation, ModelMetrics, SplitMetrics
 from training.config import TrainConfig
 
 BREAKDOWN_KEYS = ("lang", "domain", "category", "source")
@@ -80,6 +80,18 @@ def _own_section(splits: dict[str, SplitMetrics]) -> list[str]:
     ]
 
 
+def _distillation_lines(distillation: Distillation | None) -> list[str]:
+    """A student's teacher and kept layers (training.distill); nothing for a fine-tuned model."""
+    if distillation is None:
+        return []
+    d = distillation
+    return [
+        f"- Distilled student of **{d.teacher_model_id or 'a teacher outside the runs folder'}**: keeps "
+        f"encoder layers {d.layers} of its {d.teacher_layers}; loss (1 - {d.alpha}) x labels + {d.alpha} x "
+        f"the teacher's turn scores at temperature {d.temperature} (teacher checkpoint in provenance.json)."
+    ]
+
+
 def render_model_card(
     model: ModelConfig, metrics: ModelMetrics, provenance: dict[str, Any], config: TrainConfig
 ) -> str:
@@ -98,6 +110,7 @@ def render_model_card(
         "## Model",
         f"- Base encoder: {model.base_model.name} (package {model.base_model.package} "
         f"{model.base_model.version}), fine-tuned as a per-token turn scorer (model contract).",
+        *_distillation_lines(training.distillation),
         f"- Rendering {model.render.version}: windows of {model.render.max_tokens} tokens, turns capped at "
         f"{model.render.max_turn_tokens}.",
         f"- Flow score: max over bot-turn logits (else user-request logits), Platt-calibrated "

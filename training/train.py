@@ -1,6 +1,7 @@
 """One training run, end to end: gated data -> fine-tuned turn scorer -> calibrated, checked model folder.
 
-Steps: provenance gate and encoding (``training.data``), deterministic fine-tuning (``training.loop``),
+Steps: provenance gate and encoding (``training.data``), deterministic fine-tuning (``training.loop``;
+with a ``student`` section instead a student distilled from a trained teacher, ``training.distill``),
 validation flow logits, Platt calibration and threshold (``training.calibration``), checked ONNX export
 and measured int8 quantisation (``training.package``), evaluation of the *shipped* ONNX model on every
 split and on realdev (``training.evaluate``), baselines, plots, metrics.json, provenance.json,
@@ -46,6 +47,7 @@ from classifier.schema import POSITIVE_LABEL, Conversation
 from training.calibration import choose_threshold, fit_platt
 from training.config import ThresholdPolicy, TrainConfig
 from training.data import check_disjoint, encode_dataset, load_conversations
+from training.distill import DistillLoss, Teacher, build_student, load_teacher
 from training.evaluate import binary_metrics, evaluate_flows, summary_line
 from training.loop import (
     Example,
@@ -55,14 +57,13 @@ from training.loop import (
     fit,
     subsample,
 )
-from training.model import TurnScorer
+from training.model import CHECKPOINT_SCORER_DIR, TurnScorer
 from training.package import DecisionAgreementRule, FolderResult, write_model_folder
 from training.realdev import load_realdev_profiles, with_profiles
 
 log = logging.getLogger(__name__)
 REALDEV_SPLIT_PREFIX = "realdev/"
 REALDEV_PROFILED_PREFIX = "realdev+profile/"
-CHECKPOINT_SCORER_DIR = "scorer"  # TurnScorer.save folder inside <checkpoint_dir>/<model id>/
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,11 @@ def _run(config: TrainConfig) -> TrainResult:
     watch = Stopwatch()
     prepared = prepare(config)
     watch.lap("data")
-    model, fitted = fit_scorer(config, prepared)
+    teacher: Teacher | None = None
+    if config.student is None:
+        model, fitted = fit_scorer(config, prepared)
+    else:
+        model, fitted, teacher = fit_student(config, prepared)
     watch.lap("train")
     packaged = package(config, prepared, model)
     watch.lap("export")
@@ -254,7 +259,7 @@ def _run(config: TrainConfig) -> TrainResult:
     watch.lap("evaluate")
     baselines = run_baselines(config, prepared.base_dir, prepared.convs, prepared.realdev)
     watch.lap("baselines")
-    return write_run(config, prepared, packaged, fitted, splits, scored, baselines, watch)
+    return write_run(config, prepared, packaged, fitted, splits, scored, baselines, watch, teacher)
 
 
 @dataclass(frozen=True)
@@ -320,6 +325,28 @@ def fit_scorer(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, Fit
     return model, fitted
 
 
+def fit_student(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, FitResult, Teacher]:
+    """The teacher's ``student.layers`` (training.distill), trained on the labels and the teacher's scores."""
+    distill = config.student
+    if distill is None:
+        raise ValueError("fit_student needs a config with a student section")
+    teacher = load_teacher(distill, config.checkpoint_dir)
+    torch.manual_seed(config.seed)
+    model = build_student(teacher.model, distill.layers, dropout=config.optim.dropout)
+    loss_fn = DistillLoss(teacher.model, distill.alpha, distill.temperature, config.optim.mil_weight)
+    on_step, progress = _progress_callback(config, total_hint=1)
+    with progress:
+        fitted = fit(model, prepared.train_examples, config.optim, pad_id=prepared.special.pad_id,
+                     seed=config.seed, on_step=on_step, loss_fn=loss_fn)  # fmt: skip
+    return model, fitted, teacher
+
+
+def model_name(config: TrainConfig) -> str:
+    """The name part of the model id: the base model's short name, ``-l<layers>`` for a student."""
+    name = config.base_model.short_name
+    return name if config.student is None else f"{name}-l{len(config.student.layers)}"
+
+
 @dataclass(frozen=True)
 class Packaged:
     """The model folder being assembled in ``staging`` and the decision fitted on validation."""
@@ -376,7 +403,7 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
             package=config.base_model.distribution if config.base_model.path is None else None,
             version=config.base_model.installed_version(),
         ),
-        model_name=config.base_model.short_name,
+        model_name=model_name(config),
         check_convs=val_convs,
         y_true=y_val,
         decide=decide,
@@ -439,9 +466,10 @@ def write_run(
     scored: dict[str, tuple[np.ndarray, np.ndarray]],
     baselines: dict[str, Any],
     watch: Stopwatch,
+    teacher: Teacher | None = None,
 ) -> TrainResult:
     """Plots, metrics.json, provenance.json, the config copy and MODEL_CARD.md; then the staging folder
-    replaces ``output_dir``."""
+    replaces ``output_dir``. ``teacher``: the one a student was distilled from (recorded in all three)."""
     staging, folder = packaged.staging, packaged.folder
     val_split = config.data.validation_splits[0]
     write_plots(staging, scored, config, packaged.threshold, packaged.threshold_info)
@@ -460,13 +488,15 @@ def write_run(
         "splits": splits_metrics,
         "baselines": baselines,
         "export": folder.report,
-        "training": training_summary(fitted, prepared.train_examples, prepared.train_all, config),
+        "training": training_summary(fitted, prepared.train_examples, prepared.train_all, config, teacher),
         "timings_seconds": watch.stages,
     })  # fmt: skip
     metrics_dict = metrics.to_dict()
     provenance = build_provenance(
         config, prepared.entries, prepared.started, folder.config.model_id, prepared.base_dir, prepared.git
     )
+    if teacher is not None:
+        provenance["teacher"] = {"model_id": teacher.model_id, "path": teacher.path, "sha256": teacher.sha256}
     (staging / METRICS_FILE).write_text(json.dumps(metrics_dict, indent=2, default=_json_default) + "\n")
     (staging / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=_json_default) + "\n")
     config.save(staging)
@@ -482,9 +512,13 @@ def write_run(
 
 
 def training_summary(
-    fitted: FitResult, used: list[Example], available: list[Example], config: TrainConfig
+    fitted: FitResult,
+    used: list[Example],
+    available: list[Example],
+    config: TrainConfig,
+    teacher: Teacher | None = None,
 ) -> dict[str, Any]:
-    return {
+    summary: dict[str, Any] = {
         "steps": fitted.steps,
         "seconds": round(fitted.seconds, 2),
         "steps_per_second": round(fitted.steps_per_second, 4),
@@ -496,6 +530,15 @@ def training_summary(
         "first_loss": fitted.losses[0] if fitted.losses else None,
         "final_loss_mean_last_50": float(np.mean(fitted.losses[-50:])) if fitted.losses else None,
     }
+    if teacher is not None and config.student is not None:
+        summary["distillation"] = {
+            "teacher_model_id": teacher.model_id,
+            "teacher_layers": teacher.num_layers,
+            "layers": list(config.student.layers),
+            "alpha": config.student.alpha,
+            "temperature": config.student.temperature,
+        }
+    return summary
 
 
 def run_baselines(

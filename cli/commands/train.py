@@ -4,6 +4,10 @@ Runs training.train.run_training with the validated config (see training/config.
 the provenance gate on data/manifest.json, deterministic fine-tuning, Platt calibration and threshold on
 validation, checked ONNX export with measured int8 quantisation, and a model folder with metrics.json,
 provenance.json, MODEL_CARD.md and plots. Needs the ``train`` extra (torch, transformers, ...).
+
+A config with a ``student`` section (training/config-student.yaml, ``make train-student``) distils a
+smaller student from the teacher that ``make train`` kept in runs/ instead of fine-tuning the base model
+(training.distill); ``--teacher`` names another teacher scorer folder.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
                         help=f"training config (default: {DEFAULT_CONFIG})")  # fmt: skip
     parser.add_argument("--output", type=Path, metavar="DIR", help="model folder (overrides output_dir)")
     parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps (smoke runs)")
+    parser.add_argument(
+        "--teacher", type=Path, metavar="DIR", help="teacher scorer folder (overrides student.teacher)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     parser.set_defaults(func=run)
 
@@ -53,6 +60,14 @@ def run(args: argparse.Namespace) -> int:
         config = config.model_copy(
             update={"optim": config.optim.model_copy(update={"max_steps": args.max_steps})}
         )
+    if args.teacher is not None:
+        if config.student is None:
+            raise ValueError(
+                f"--teacher needs a config with a student section; {args.config} has none "
+                "(see training/config-student.yaml)"
+            )
+        student = config.student.model_copy(update={"teacher": args.teacher})
+        config = config.model_copy(update={"student": student})
     result = run_training(config)
     print(f"wrote {result.model_dir} ({result.metrics['model_id']}, {result.metrics['precision']})")
     return 0
