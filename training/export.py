@@ -34,7 +34,10 @@ Exporter = Literal["legacy", "dynamo"]
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = TOKEN_LOGITS
 OPSET = 17
-PARITY_TOLERANCE = 1e-4
+# torch and onnxruntime fp32 kernels sum in different orders: over 12 layers, token logits of magnitude
+# ~10 differ by up to ~1e-4 (6.8e-5 and 1.02e-4 on two #11 runs of the same recipe); a wrong graph
+# differs by orders of magnitude more (> 0.1). Decisions are checked separately (the agreement rule).
+PARITY_TOLERANCE = 1e-3
 
 
 class ExportError(RuntimeError):

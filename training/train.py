@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -392,7 +393,36 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    folder = write_model_folder(
+    if keep is not None:  # saved before the export, so a failed export never loses the trained weights
+        shutil.rmtree(keep, ignore_errors=True)
+        model.save(keep / CHECKPOINT_SCORER_DIR)
+    try:
+        folder = _write_folder(config, prepared, model, staging, val_convs, y_val, decide, keep)
+    except Exception:
+        if keep is not None:
+            log.error("packaging failed; the trained scorer is kept in %s", keep / CHECKPOINT_SCORER_DIR)
+        raise
+    if keep is not None:
+        kept = keep.with_name(folder.config.model_id)
+        shutil.rmtree(kept, ignore_errors=True)
+        keep.replace(kept)
+        log.info("kept the torch scorer and the fp32 graph in %s", kept)
+    return Packaged(staging, folder, decision["calibration"], decision["note"], decision["threshold"],
+                    decision["info"])  # fmt: skip
+
+
+def _write_folder(
+    config: TrainConfig,
+    prepared: Prepared,
+    model: TurnScorer,
+    staging: Path,
+    val_convs: list[Conversation],
+    y_val: np.ndarray,
+    decide: Callable[[np.ndarray], tuple[Calibration, float]],
+    keep: Path | None,
+) -> FolderResult:
+    """The exported, checked model folder in ``staging`` (``training.package.write_model_folder``)."""
+    return write_model_folder(
         staging,
         model=model,
         tokenizer=prepared.tokenizer,
@@ -415,14 +445,6 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
         ),
         keep_fp32_in=keep,
     )
-    if keep is not None:
-        model.save(keep / CHECKPOINT_SCORER_DIR)
-        kept = keep.with_name(folder.config.model_id)
-        shutil.rmtree(kept, ignore_errors=True)
-        keep.replace(kept)
-        log.info("kept the torch scorer and the fp32 graph in %s", kept)
-    return Packaged(staging, folder, decision["calibration"], decision["note"], decision["threshold"],
-                    decision["info"])  # fmt: skip
 
 
 def evaluate_splits(
