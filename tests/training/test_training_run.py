@@ -91,3 +91,21 @@ def test_shipped_model_classifies_with_its_threshold(two_runs):
     folder = two_runs[0].model_dir
     clf = Classifier.load(folder, threads=1)
     assert clf.threshold == json.loads((folder / "metrics.json").read_text())["threshold"]
+
+
+def test_a_failed_export_keeps_the_trained_scorer(synthetic_data, tiny_base, tiny_train_config, tmp_path,
+                                                  monkeypatch):  # fmt: skip
+    import training.train as train_module
+    from training.export import ExportError
+    from training.model import TurnScorer
+
+    def no_graph(*args, **kwargs):
+        raise ExportError("no exporter produced a graph matching torch")
+
+    monkeypatch.setattr(train_module, "write_model_folder", no_graph)
+    out = tmp_path / "model"
+    config = tiny_train_config(synthetic_data, tiny_base, out, checkpoint_dir=tmp_path / "runs")
+    with pytest.raises(ExportError):
+        run_training(config)
+    assert isinstance(TurnScorer.load(tmp_path / "runs" / ".staging" / "scorer"), TurnScorer)
+    assert not out.exists()
