@@ -17,6 +17,7 @@ from datagen.engine import (
     as_offer_chat,
     compose,
     compose_pair,
+    generate,
     split_schedule,
 )
 from datagen.flows import BUSINESS, FLOW_VARIANTS, GENERAL
@@ -112,6 +113,23 @@ def test_an_offer_chat_is_the_pairs_exchange_with_no_business_in_sight(pool):
     assert any("shows a business" in p for p in checks.meta_problems(parse_conversation(shown)))
 
 
+def test_a_config_with_offer_chat_generates_them_consistently(repo_root):
+    # the committed config leaves offer_chat out (its retrain did not ship: docs/MODEL.md); a config
+    # may give it a share, and the split then holds offer chats with no business in sight
+    config = load_config(repo_root / "data" / "generate.yaml")
+    mix = {**config.flow_mix, "general_chat": config.flow_mix["general_chat"] - 0.1, "offer_chat": 0.1}
+    config = config.model_copy(update={
+        "fragments_root": repo_root / config.fragments_root, "flow_mix": mix,
+        "split_sizes": {"train": 200, "validation": 40, "test": 40, "heldout": 40},
+    })  # fmt: skip
+    chats = [r for r in generate(config).records["train"] if r["meta"]["flow"] == "offer_chat"]
+    assert len(chats) == round(0.1 * 200 * (1 - config.scope.pair_share))
+    for record in chats:
+        conv = parse_conversation(record)
+        assert conv.label == GENERAL and checks.meta_problems(conv) == []
+        assert "business" not in record["meta"] and all(t.role != "system" for t in conv.turns)
+
+
 def test_pairs_take_their_share_of_a_split_and_a_zero_share_takes_none():
     config = load_config()
     off = config.model_copy(update={"scope": ScopeConfig()})
@@ -126,8 +144,7 @@ def test_the_committed_config_enables_scope_as_issue_11_asks():
     config = load_config()
     assert set(FIRST_CATEGORIES) < set(config.categories) and "focused_chat" in config.categories
     assert config.scope.pair_share >= 0.3 and config.scope.offer_profiles
-    assert {"offer_business", "offer_embedded", "offer_deflection", "offer_chat"} <= set(config.flow_mix)
-    assert config.flow_mix["offer_chat"] > 0
+    assert {"offer_business", "offer_embedded", "offer_deflection"} <= set(config.flow_mix)
     assert ScopeConfig() == ScopeConfig(pair_share=0.0)  # the defaults draw nothing new
 
 
