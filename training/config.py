@@ -239,7 +239,7 @@ class DistillConfig(_Strict):
         description="model folder whose model id picks the teacher in <checkpoint_dir> when teacher is None",
     )
     layers: tuple[int, ...] = Field(
-        (0, 4, 8, 11), min_length=1, description="teacher encoder layers the student keeps (0-based)"
+        (0, 1, 2, 3), min_length=1, description="teacher encoder layers the student keeps (0-based)"
     )
     alpha: float = Field(0.5, ge=0, le=1, description="weight of the soft (teacher) loss; 1 - alpha: labels")
     temperature: float = Field(2.0, gt=0, description="softens both logits of the soft loss")

@@ -231,14 +231,17 @@ def test_without_a_student_the_config_digest_and_copy_are_as_before():
 
 def test_student_config_loads_and_keeps_its_section_in_the_copy():
     config = load_config(REPO_ROOT / "training" / "config-student.yaml")
-    assert config.student is not None and config.student.layers == (0, 4, 8, 11)
+    assert config.student is not None and config.student.layers == (0, 1, 2, 3)
     assert config.output_dir == Path("models/student")
     assert 0 <= config.student.alpha <= 1 and config.student.temperature > 0
     again = TrainConfig.model_validate(yaml.safe_load(config.to_yaml()))
     assert again == config and again.digest() == config.digest()
-    # the teacher's settings but for the student section, the output folder and the window budget
+    # the teacher's settings but for the student section, the output folder, the window budget and the
+    # encoder learning rate (the student's layers must move further from where they were)
     teacher = load_config(REPO_ROOT / "training" / "config.yaml")
-    optim = config.optim.model_copy(update={"max_train_windows": teacher.optim.max_train_windows})
+    optim = config.optim.model_copy(
+        update={"max_train_windows": teacher.optim.max_train_windows, "lr": teacher.optim.lr}
+    )
     same = config.model_copy(update={"student": None, "output_dir": teacher.output_dir, "optim": optim})
     assert same == teacher
 
