@@ -389,12 +389,19 @@ def _own_offer_domains(pool: LanguageFragments) -> list[str]:
     return [k for k in pool.domains if k in pool.offers]
 
 
-def _as_flow(record: dict, flow: str) -> list[dict]:
+def _unpaired(record: dict, flow: str, *, drop: tuple[str, ...] = ()) -> dict:
+    """A pair member as a conversation of ``flow``: no pair keys (nor ``drop``), no member suffix."""
     meta = record["meta"]
-    for key in ("pair_id", "member"):
+    for key in ("pair_id", "member", *drop):
         meta.pop(key, None)
-    meta["flow"], meta["variant"] = flow, "profile_only"
-    record["id"] = record["id"][:-1]  # no member suffix
+    meta["flow"] = flow
+    record["id"] = record["id"][:-1]
+    return record
+
+
+def _as_flow(record: dict, flow: str) -> list[dict]:
+    record = _unpaired(record, flow)
+    record["meta"]["variant"] = "profile_only"
     return [record]
 
 
@@ -403,15 +410,12 @@ def as_offer_chat(record: dict) -> dict:
     Without a profile the conversation shows no business, so a bot answering it acts as a general-purpose
     assistant whatever kind of business's offer the content is (docs/POLICY.md: the declared offer
     decides). meta.domain stays the kind whose offer the content is (``offer_domain``)."""
+    record = _unpaired(record, OFFER_CHAT_FLOW, drop=("business",))
     meta = record["meta"]
     record["turns"] = [t for t in record["turns"] if t["role"] != "system"]
     for key in ("general_turns", "general_requests"):
         meta[key] = [i - 1 for i in meta[key]]  # indices over turns: the system turn was the first
-    for key in ("pair_id", "member", "business"):
-        meta.pop(key, None)
-    meta["flow"] = OFFER_CHAT_FLOW
     meta["domain"] = meta["offer_domain"]
-    record["id"] = record["id"][:-1]  # no member suffix
     return record
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -220,6 +221,19 @@ class BaselineConfig(_Strict):
     )
 
 
+def check_layers(layers: Sequence[int], num_layers: int | None = None) -> None:
+    """ValueError unless ``layers`` are distinct, ascending, non-negative indices (below ``num_layers``,
+    the teacher's encoder layer count, when it is known)."""
+    in_range = num_layers is None or (bool(layers) and layers[-1] < num_layers)
+    if not layers or list(layers) != sorted(set(layers)) or layers[0] < 0 or not in_range:
+        of = (
+            "non-negative layer indices"
+            if num_layers is None
+            else f"indices of the teacher's {num_layers} encoder layers (0..{num_layers - 1})"
+        )
+        raise ValueError(f"student.layers {list(layers)} must be distinct, ascending {of}")
+
+
 class DistillConfig(_Strict):
     """A student distilled from a trained teacher (``training.distill``), instead of fine-tuning the base.
 
@@ -247,10 +261,7 @@ class DistillConfig(_Strict):
     @field_validator("layers")
     @classmethod
     def _layers_sorted_unique(cls, layers: tuple[int, ...]) -> tuple[int, ...]:
-        if any(i < 0 for i in layers) or list(layers) != sorted(set(layers)):
-            raise ValueError(
-                f"student.layers must be distinct, ascending, non-negative layer indices, got {list(layers)}"
-            )
+        check_layers(layers)  # the teacher's layer count is checked once it is loaded (build_student)
         return layers
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from classifier.model_config import MODEL_CONFIG_FILE, ModelConfig
-from training.config import DistillConfig
+from training.config import DistillConfig, check_layers
 from training.loop import Batch, batch_span_logits, hard_loss
 from training.model import CHECKPOINT_SCORER_DIR, HEAD_FILE, TurnScorer
 
@@ -82,15 +82,6 @@ def load_teacher(distill: DistillConfig, checkpoint_dir: Path | None) -> Teacher
     resolved = path.resolve()
     model_id = resolved.parent.name if resolved.name == CHECKPOINT_SCORER_DIR else None
     return Teacher(model=model, path=path, model_id=model_id, sha256=folder_sha256(path))
-
-
-def check_layers(layers: Sequence[int], num_layers: int) -> None:
-    """ValueError unless ``layers`` are distinct, ascending indices of ``num_layers`` encoder layers."""
-    if not layers or list(layers) != sorted(set(layers)) or layers[0] < 0 or layers[-1] >= num_layers:
-        raise ValueError(
-            f"student.layers {list(layers)} must be distinct, ascending indices of the teacher's "
-            f"{num_layers} encoder layers (0..{num_layers - 1})"
-        )
 
 
 def build_student(teacher: TurnScorer, layers: Sequence[int], *, dropout: float | None = None) -> TurnScorer:

@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +52,7 @@ from training.evaluate import binary_metrics, evaluate_flows, summary_line
 from training.loop import (
     Example,
     FitResult,
+    LossFn,
     deterministic,
     examples_from_dataset,
     fit,
@@ -319,11 +319,17 @@ def fit_scorer(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, Fit
     """The pretrained encoder with a fresh head, fine-tuned on the training windows."""
     torch.manual_seed(config.seed)
     model = TurnScorer.from_pretrained(prepared.base_dir, dropout=config.optim.dropout)
+    return model, _fit(config, prepared, model)
+
+
+def _fit(
+    config: TrainConfig, prepared: Prepared, model: TurnScorer, loss_fn: LossFn | None = None
+) -> FitResult:
+    """``training.loop.fit`` on the run's training windows, with its progress display."""
     on_step, progress = _progress_callback(config, total_hint=1)
     with progress:
-        fitted = fit(model, prepared.train_examples, config.optim, pad_id=prepared.special.pad_id,
-                     seed=config.seed, on_step=on_step)  # fmt: skip
-    return model, fitted
+        return fit(model, prepared.train_examples, config.optim, pad_id=prepared.special.pad_id,
+                   seed=config.seed, on_step=on_step, loss_fn=loss_fn)  # fmt: skip
 
 
 def fit_student(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, FitResult, Teacher]:
@@ -335,11 +341,7 @@ def fit_student(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, Fi
     torch.manual_seed(config.seed)
     model = build_student(teacher.model, distill.layers, dropout=config.optim.dropout)
     loss_fn = DistillLoss(teacher.model, distill.alpha, distill.temperature, config.optim.mil_weight)
-    on_step, progress = _progress_callback(config, total_hint=1)
-    with progress:
-        fitted = fit(model, prepared.train_examples, config.optim, pad_id=prepared.special.pad_id,
-                     seed=config.seed, on_step=on_step, loss_fn=loss_fn)  # fmt: skip
-    return model, fitted, teacher
+    return model, _fit(config, prepared, model, loss_fn), teacher
 
 
 def model_name(config: TrainConfig) -> str:
@@ -397,7 +399,29 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
         shutil.rmtree(keep, ignore_errors=True)
         model.save(keep / CHECKPOINT_SCORER_DIR)
     try:
-        folder = _write_folder(config, prepared, model, staging, val_convs, y_val, decide, keep)
+        folder = write_model_folder(
+            staging,
+            model=model,
+            tokenizer=prepared.tokenizer,
+            render=config.render,
+            special_tokens=prepared.special,
+            base_model=BaseModelInfo(
+                name=config.base_model.name,
+                package=config.base_model.distribution if config.base_model.path is None else None,
+                version=config.base_model.installed_version(),
+            ),
+            model_name=model_name(config),
+            check_convs=val_convs,
+            y_true=y_val,
+            decide=decide,
+            precision=config.quantization.precision,
+            threads=config.threads,
+            rule=DecisionAgreementRule(
+                min_label_agreement=config.quantization.min_label_agreement,
+                max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
+            ),
+            keep_fp32_in=keep,
+        )
     except Exception:
         if keep is not None:
             log.error("packaging failed; the trained scorer is kept in %s", keep / CHECKPOINT_SCORER_DIR)
@@ -409,42 +433,6 @@ def package(config: TrainConfig, prepared: Prepared, model: TurnScorer) -> Packa
         log.info("kept the torch scorer and the fp32 graph in %s", kept)
     return Packaged(staging, folder, decision["calibration"], decision["note"], decision["threshold"],
                     decision["info"])  # fmt: skip
-
-
-def _write_folder(
-    config: TrainConfig,
-    prepared: Prepared,
-    model: TurnScorer,
-    staging: Path,
-    val_convs: list[Conversation],
-    y_val: np.ndarray,
-    decide: Callable[[np.ndarray], tuple[Calibration, float]],
-    keep: Path | None,
-) -> FolderResult:
-    """The exported, checked model folder in ``staging`` (``training.package.write_model_folder``)."""
-    return write_model_folder(
-        staging,
-        model=model,
-        tokenizer=prepared.tokenizer,
-        render=config.render,
-        special_tokens=prepared.special,
-        base_model=BaseModelInfo(
-            name=config.base_model.name,
-            package=config.base_model.distribution if config.base_model.path is None else None,
-            version=config.base_model.installed_version(),
-        ),
-        model_name=model_name(config),
-        check_convs=val_convs,
-        y_true=y_val,
-        decide=decide,
-        precision=config.quantization.precision,
-        threads=config.threads,
-        rule=DecisionAgreementRule(
-            min_label_agreement=config.quantization.min_label_agreement,
-            max_macro_f1_loss_points=config.quantization.max_macro_f1_loss_points,
-        ),
-        keep_fp32_in=keep,
-    )
 
 
 def evaluate_splits(
