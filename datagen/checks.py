@@ -21,6 +21,7 @@ from classifier.render import render_text, render_turn
 from classifier.schema import NEGATIVE_LABEL, POSITIVE_LABEL, Conversation
 from datagen.coherence import clock_times
 from datagen.fit import Setting, address_marks, currencies_of, fits_domain, regions_of
+from datagen.flows import OWN_OFFER_FLOWS
 from datagen.fragments import SLOTS, TOPIC_SLOT, LanguageFragments
 from datagen.tables import countries, tables
 
@@ -216,6 +217,8 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
         problems.append(f"{conv.id}: meta.business (or meta.business_name) missing")
     if offer_chat and ("business" in meta or any(t.role == "system" for t in conv.turns)):
         problems.append(f"{conv.id}: an offer_chat shows a business (meta.business or a system turn)")
+    if meta.get("flow") in OWN_OFFER_FLOWS and not any(t.role == "system" for t in conv.turns):
+        problems.append(f"{conv.id}: an offer_business performs the offer with no profile in sight")
     for key in (
         "domain",
         "category",

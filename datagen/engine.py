@@ -16,7 +16,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,6 +138,11 @@ def compose(
     business = rng.choice(domain.businesses)
     persona = Persona.draw(rng, pool.lang)
     skeleton = Skeleton.draw(rng, scope.system_rate)
+    if flow in OWN_OFFER_FLOWS:
+        # POLICY: a business's own information offer (a gym's deadlift cues) is business support only
+        # against a business in sight; "hey, deadlift cues pls" alone shows none, and labelled business
+        # it would teach that offer-like content without a profile is business (real assistant chats)
+        skeleton = replace(skeleton, system=True)
     country, currency = domain.locales.get(business, (None, None))
     slots = SlotFiller(
         rng,

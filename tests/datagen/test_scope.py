@@ -63,11 +63,21 @@ def test_offer_flows_label_the_offer_by_the_business(pool, flow):
         if flow == "offer_business":  # its own offer: a gym's training plan at the gym
             assert record["meta"]["domain"] == "gym" and offer_uids[0].startswith("en/offer/gym/")
             assert record["meta"]["general_turns"] == []
+            # ... with the gym in sight: without a profile the exchange shows no business (POLICY)
+            assert record["turns"][0]["role"] == "system"
         else:  # another kind of business's offer: never the business's own
             assert not offer_uids[0].startswith(f"en/offer/{record['meta']['domain']}/")
             assert record["meta"]["category"] == OFFER_CATEGORY
         if flow == "offer_embedded":
             assert record["meta"]["general_turns"]
+
+
+def test_the_check_catches_an_own_offer_performed_with_no_profile(pool):
+    record = compose(pool, "offer_business", "early", random.Random(0))
+    bare = {**record, "turns": [t for t in record["turns"] if t["role"] != "system"]}
+    assert checks.meta_problems(parse_conversation({"id": "t", **record})) == []
+    problems = checks.meta_problems(parse_conversation({"id": "t", **bare}))
+    assert problems == ["t: an offer_business performs the offer with no profile in sight"]
 
 
 def test_a_scope_pair_is_one_exchange_under_two_profiles_with_opposite_labels(pool):
