@@ -20,6 +20,7 @@ MODEL ?= models/default
 DEMO_OUT ?= out/demo
 TRAIN_CONFIG ?= training/config.yaml
 STUDENT_CONFIG ?= training/config-student.yaml
+INT8_CONFIG ?= training/config-int8.yaml
 # make train-student TEACHER=runs/<model id>/scorer: another teacher than the one of models/default
 TEACHER ?=
 SERVE_ARGS ?=
@@ -27,7 +28,7 @@ BENCH_ARGS ?=
 REVIEW_LOOP_OUT ?= out/review-loop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train train-student review-loop bench-review data serve bench-batch bench-precision bench-serve clean
+.PHONY: help setup setup-dev demo test test-core test-browser browser test-all lint format train train-student train-int8 review-loop bench-review data serve bench-batch bench-precision bench-serve clean
 
 ## Show this help
 help:
@@ -125,6 +126,10 @@ train: $(DEV_STAMP)
 ## Distil a 4-layer student of the make train model into models/student (training/config-student.yaml)
 train-student: $(DEV_STAMP)
 	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(STUDENT_CONFIG) $(if $(TEACHER),--teacher $(TEACHER))
+
+## Quantisation-aware fine-tuning of the make train model for int8 compute into models/int8 (training/config-int8.yaml)
+train-int8: $(DEV_STAMP)
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(INT8_CONFIG) $(if $(TEACHER),--teacher $(TEACHER))
 
 ## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
 review-loop: $(DEV_STAMP)

@@ -119,11 +119,12 @@ class CalibrationConfig(_Strict):
 class QuantizationConfig(_Strict):
     """A quantised graph ships only if it agrees with fp32 on validation, else fp32 ships (reason recorded).
 
-    auto tries weight-only int8 first (fp32 activations, batch-independent), then dynamic int8 variants.
+    auto tries weight-only int8 first (fp32 activations, batch-independent), then dynamic int8 variants;
+    auto-int8 tries dynamic int8 first (the precision an int8-aware model, ``student.int8_aware``, is for).
     """
 
-    precision: Literal["auto", "int8", "int8-weights", "fp32"] = Field(
-        "auto", description="auto applies the rule below; the others force a precision"
+    precision: Literal["auto", "auto-int8", "int8", "int8-weights", "fp32"] = Field(
+        "auto", description="auto and auto-int8 apply the rule below; the others force a precision"
     )
     min_label_agreement: float = Field(0.995, gt=0, le=1, description="int8 vs fp32 flow label agreement")
     max_macro_f1_loss_points: float = Field(0.3, ge=0, description="allowed macro-F1 drop, 0-100 scale")
@@ -257,6 +258,11 @@ class DistillConfig(_Strict):
     )
     alpha: float = Field(0.5, ge=0, le=1, description="weight of the soft (teacher) loss; 1 - alpha: labels")
     temperature: float = Field(2.0, gt=0, description="softens both logits of the soft loss")
+    int8_aware: bool = Field(
+        False,
+        description="train with the int8 rounding of dynamic int8 in every Linear (training.int8_aware): "
+        "quantisation-aware fine-tuning; with all of the teacher's layers it is the teacher made int8-ready",
+    )
 
     @field_validator("layers")
     @classmethod

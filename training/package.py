@@ -56,7 +56,7 @@ FP32_FILE = "model.fp32.onnx"
 WEIGHTS_INT8_FILE = "model.int8-weights.onnx"
 FP16_WEIGHTS_FILE = "model.fp16w.onnx"
 INT8_STORAGE_FILE = "model.int8s.onnx"
-PRECISIONS = ("auto", "int8", "int8-weights", "fp32")
+PRECISIONS = ("auto", "auto-int8", "int8", "int8-weights", "fp32")
 # The FFN down-projections (1536 -> 384 after GELU) carry the activation outliers that per-tensor dynamic
 # activation quantisation handles worst; keeping them fp32 halved the int8 flow-logit error of MiniLM-L6.
 FFN_DOWN_PROJECTIONS = r"/layer\.\d+/output/dense/MatMul$"
@@ -315,7 +315,14 @@ def pick_precision(
     that keeps the decisions and fits, else as fp16."""
     fp32 = Shipped("fp32", pack.fp32_path, pack.fp32_raw)
     choice = PrecisionChoice(shipped=fp32, reason="fp32 requested by config")
-    if precision in ("auto", "int8-weights"):
+    if precision == "auto-int8":  # an int8-aware model: its point is the int8 kernels, so they go first
+        dynamic = check_dynamic_int8(pack, variants, selection_flows, forced=False)
+        choice.int8_variants, choice.int8_checks = dynamic.variants, dynamic.checks
+        if dynamic.chosen is not None:
+            choice.shipped = dynamic.chosen
+            choice.reason = f"int8 {dynamic.chosen_variant}: meets the agreement rule on all check flows"
+            return choice
+    if precision in ("auto", "auto-int8", "int8-weights"):
         weights = check_int8_weights(pack)
         choice.int8_weights = weights.check
         if weights.check.passes or precision == "int8-weights":
@@ -406,11 +413,12 @@ def write_model_folder(
     graph that ships; without it ``calibration``/``threshold`` are used as given.
     Every int8 variant is scored on the first ``selection_flows`` check flows; the rule-passing variants
     closest to fp32 (speed breaks ties) are then checked on all of them, the first passing one ships.
-    ``precision``: "auto" applies the rule, "int8"/"int8-weights"/"fp32" force a precision (recorded in
-    the report). ``keep_fp32_in``: a folder that receives a copy of the exported fp32 graph.
+    ``precision``: "auto" applies the rule ("auto-int8": dynamic int8 first), "int8"/"int8-weights"/"fp32"
+    force a precision (recorded in the report). ``keep_fp32_in``: a folder that receives a copy of the
+    exported fp32 graph.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be auto, int8, int8-weights or fp32, got {precision!r}")
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if not check_convs:
         raise ValueError("write_model_folder needs check conversations for export parity")
     out = Path(out_dir)

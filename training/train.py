@@ -49,6 +49,7 @@ from training.config import ThresholdPolicy, TrainConfig
 from training.data import check_disjoint, encode_dataset, load_conversations
 from training.distill import DistillLoss, Teacher, build_student, load_teacher
 from training.evaluate import binary_metrics, evaluate_flows, summary_line
+from training.int8_aware import make_int8_aware, strip_int8_aware
 from training.loop import (
     Example,
     FitResult,
@@ -340,14 +341,22 @@ def fit_student(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, Fi
     teacher = load_teacher(distill, config.checkpoint_dir)
     torch.manual_seed(config.seed)
     model = build_student(teacher.model, distill.layers, dropout=config.optim.dropout)
+    if distill.int8_aware:
+        make_int8_aware(model)
     loss_fn = DistillLoss(teacher.model, distill.alpha, distill.temperature, config.optim.mil_weight)
-    return model, _fit(config, prepared, model, loss_fn), teacher
+    fitted = _fit(config, prepared, model, loss_fn)
+    if distill.int8_aware:
+        strip_int8_aware(model)  # a plain TurnScorer again: onnxruntime does the rounding it learnt
+    return model, fitted, teacher
 
 
 def model_name(config: TrainConfig) -> str:
-    """The name part of the model id: the base model's short name, ``-l<layers>`` for a student."""
+    """The name part of the model id: the base model's short name, ``-l<layers>`` for a student (``-q8``
+    when it was trained int8-aware)."""
     name = config.base_model.short_name
-    return name if config.student is None else f"{name}-l{len(config.student.layers)}"
+    if config.student is None:
+        return name
+    return f"{name}-l{len(config.student.layers)}" + ("-q8" if config.student.int8_aware else "")
 
 
 @dataclass(frozen=True)
@@ -547,6 +556,7 @@ def training_summary(
             "layers": list(config.student.layers),
             "alpha": config.student.alpha,
             "temperature": config.student.temperature,
+            "int8_aware": config.student.int8_aware,
         }
     return summary
 

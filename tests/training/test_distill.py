@@ -229,20 +229,31 @@ def test_without_a_student_the_config_digest_and_copy_are_as_before():
     assert "student" not in yaml.safe_load(copied.to_yaml())
 
 
-def test_student_config_loads_and_keeps_its_section_in_the_copy():
-    config = load_config(REPO_ROOT / "training" / "config-student.yaml")
-    assert config.student is not None and config.student.layers == (0, 1, 2, 3)
-    assert config.output_dir == Path("models/student")
+@pytest.mark.parametrize(
+    ("name", "layers", "output", "int8_aware"),
+    [
+        ("config-student.yaml", (0, 1, 2, 3), "models/student", False),
+        ("config-int8.yaml", tuple(range(12)), "models/int8", True),
+    ],
+)
+def test_student_configs_load_and_differ_from_the_teachers_only_where_they_say(
+    name, layers, output, int8_aware
+):
+    config = load_config(REPO_ROOT / "training" / name)
+    assert config.student is not None and config.student.layers == layers
+    assert config.student.int8_aware is int8_aware
+    assert config.output_dir == Path(output)
     assert 0 <= config.student.alpha <= 1 and config.student.temperature > 0
     again = TrainConfig.model_validate(yaml.safe_load(config.to_yaml()))
     assert again == config and again.digest() == config.digest()
-    # the teacher's settings but for the student section, the output folder, the window budget and the
-    # encoder learning rate (the student's layers must move further from where they were)
+    # the teacher's settings but for the student section, the output folder, the training budget (epochs,
+    # windows), the encoder learning rate and, for the int8-aware run, the precision it tries first
     teacher = load_config(REPO_ROOT / "training" / "config.yaml")
-    optim = config.optim.model_copy(
-        update={"max_train_windows": teacher.optim.max_train_windows, "lr": teacher.optim.lr}
-    )
-    same = config.model_copy(update={"student": None, "output_dir": teacher.output_dir, "optim": optim})
+    budget = ("max_train_windows", "lr", "epochs")
+    optim = config.optim.model_copy(update={k: getattr(teacher.optim, k) for k in budget})
+    quantization = config.quantization.model_copy(update={"precision": teacher.quantization.precision})
+    update = {"student": None, "output_dir": teacher.output_dir, "optim": optim, "quantization": quantization}
+    same = config.model_copy(update=update)
     assert same == teacher
 
 

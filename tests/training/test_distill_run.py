@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -57,6 +58,7 @@ def test_student_records_its_teacher_and_kept_layers(runs):
         "layers": [1],
         "alpha": 0.5,
         "temperature": 2.0,
+        "int8_aware": False,
     }
     provenance = json.loads((student / "provenance.json").read_text())
     scorer = student.parent / "runs" / teacher_id / "scorer"
@@ -94,3 +96,24 @@ def test_teacher_flag_needs_a_student_section(runs, tmp_path, capsys):
     path.write_text((teacher / "config.yaml").read_text())
     assert main(["train", "--config", str(path), "--teacher", str(tmp_path)]) == 2
     assert "--teacher needs a config with a student section" in capsys.readouterr().err
+
+
+def test_an_int8_aware_run_is_named_recorded_and_tries_dynamic_int8_first(runs, tmp_path):
+    """Quantisation-aware fine-tuning (training.int8_aware): all of the teacher's layers, trained with
+    dynamic int8's rounding; the packaging rule then checks the int8 variants before anything else."""
+    teacher, _ = runs
+    settings = yaml.safe_load((teacher / "config.yaml").read_text())
+    settings["output_dir"] = str(tmp_path / "q8")
+    settings["quantization"]["precision"] = "auto-int8"
+    settings["student"] = {"teacher_model": str(teacher), "layers": [0, 1], "int8_aware": True}
+    path = tmp_path / "config-int8.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    assert main(["train", "--config", str(path), "--no-progress"]) == 0
+    folder = tmp_path / "q8"
+    assert ModelConfig.load(folder).model_id.startswith("scopeguard-tiny-l2-q8-r1-")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["training"]["distillation"]["int8_aware"] is True
+    assert metrics["export"]["int8_variants"], "auto-int8 checks the dynamic int8 variants first"
+    assert "Trained int8-aware" in (folder / "MODEL_CARD.md").read_text()
+    kept = TurnScorer.load(Path(settings["checkpoint_dir"]) / ModelConfig.load(folder).model_id / "scorer")
+    assert not any("linear.weight" in k or "embedding.weight" in k for k in kept.state_dict())
