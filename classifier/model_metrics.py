@@ -161,7 +161,7 @@ class Distillation(_Part):
     layers: list[int]  # teacher encoder layers the student kept (0-based)
     alpha: float
     temperature: float
-    int8_aware: bool = False  # trained with dynamic int8's rounding in every Linear (training.int8_aware)
+    int8_aware: bool = False  # trained with dynamic int8's rounding (training.int8_aware)
 
 
 class TrainingSummary(_Part):

@@ -260,8 +260,9 @@ class DistillConfig(_Strict):
     temperature: float = Field(2.0, gt=0, description="softens both logits of the soft loss")
     int8_aware: bool = Field(
         False,
-        description="train with the int8 rounding of dynamic int8 in every Linear (training.int8_aware): "
-        "quantisation-aware fine-tuning; with all of the teacher's layers it is the teacher made int8-ready",
+        description="train with the rounding of dynamic int8 in every Linear and embedding "
+        "(training.int8_aware): quantisation-aware fine-tuning; with all of the teacher's layers it is the "
+        "teacher made int8-ready",
     )
 
     @field_validator("layers")

@@ -85,11 +85,12 @@ def _distillation_lines(distillation: Distillation | None) -> list[str]:
     if distillation is None:
         return []
     d = distillation
+    int8 = " Trained int8-aware: dynamic int8's rounding in every layer." if d.int8_aware else ""
     return [
         f"- Distilled student of **{d.teacher_model_id or 'a teacher outside the runs folder'}**: keeps "
         f"encoder layers {d.layers} of its {d.teacher_layers}; loss (1 - {d.alpha}) x labels + {d.alpha} x "
         f"the teacher's turn scores at temperature {d.temperature} (teacher checkpoint in provenance.json)."
-        + (" Trained int8-aware: dynamic int8's rounding in every Linear." if d.int8_aware else "")
+        + int8
     ]
 
 
