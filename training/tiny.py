@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import BertConfig
 
 from classifier.model_config import TOKENIZER_FILE, BaseModelInfo, special_tokens_of
-from classifier.render import ROLE_MARKERS, RenderConfig, render_turn
+from classifier.render import ROLE_MARKERS, ConversationEncoder, RenderConfig, render_turn
 from classifier.schema import Conversation, Turn
 from training.model import TurnScorer
 
@@ -109,6 +109,19 @@ def conversations_from_texts(texts: Sequence[str]) -> list[Conversation]:
     ]
     convs.append(Conversation(id=f"tiny-{len(convs)}", turns=long_turns))
     return convs
+
+
+# short windows, so the check conversations of conversations_from_texts span one to several of them
+SMALL_RENDER = RenderConfig(
+    max_tokens=64, max_turn_tokens=32, turn_tail_tokens=8, context_tokens=16, max_system_tokens=8
+)
+
+
+def windows_of_texts(tokenizer: Tokenizer, texts: Sequence[str] = FALLBACK_TEXTS) -> list[list[int]]:
+    """Every token window of ``conversations_from_texts(texts)`` under ``SMALL_RENDER`` (export checks)."""
+    special = special_tokens_of(tokenizer)
+    encoder = ConversationEncoder(tokenizer, SMALL_RENDER, special.cls_id, special.sep_id)
+    return [w for ws in encoder.encode_many(conversations_from_texts(texts)) for w in ws]
 
 
 def tiny_encoder_config(vocab_size: int) -> BertConfig:

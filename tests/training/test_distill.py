@@ -14,13 +14,12 @@ import yaml
 
 from classifier.backend import pad_windows
 from classifier.model_config import ModelConfig, special_tokens_of
-from classifier.render import ConversationEncoder, RenderConfig
 from training.config import DistillConfig, OptimConfig, TrainConfig, load_config
 from training.distill import DistillLoss, build_student, load_teacher, soft_loss, teacher_dir
 from training.export import export_onnx, parity
 from training.loop import Example, batch_span_logits, collate, deterministic, fit
 from training.model import BOT_CHANNEL, REQUEST_CHANNEL, TurnScorer
-from training.tiny import FALLBACK_TEXTS, conversations_from_texts, tiny_encoder_config, train_tokenizer
+from training.tiny import FALLBACK_TEXTS, tiny_encoder_config, train_tokenizer, windows_of_texts
 from training.torch_backend import TorchBackend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,10 +100,7 @@ def test_config_refuses_bad_layers(layers):
 def test_student_saves_loads_and_exports_with_onnx_parity(tmp_path):
     tokenizer = train_tokenizer(FALLBACK_TEXTS)
     special = special_tokens_of(tokenizer)
-    render = RenderConfig(max_tokens=64, max_turn_tokens=32, turn_tail_tokens=8, context_tokens=16,
-                          max_system_tokens=8)  # fmt: skip
-    encoder = ConversationEncoder(tokenizer, render, special.cls_id, special.sep_id)
-    windows = [w for ws in encoder.encode_many(conversations_from_texts(FALLBACK_TEXTS)) for w in ws]
+    windows = windows_of_texts(tokenizer)
     student = build_student(tiny_teacher(layers=4, vocab=tokenizer.get_vocab_size()), [1, 2]).eval()
     student.save(tmp_path / "scorer")
     again = TurnScorer.load(tmp_path / "scorer").eval()

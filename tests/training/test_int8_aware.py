@@ -10,7 +10,6 @@ from onnx import TensorProto, helper
 
 from classifier.backend import onnx_session, pad_windows
 from classifier.model_config import special_tokens_of
-from classifier.render import ConversationEncoder, RenderConfig
 from training.config import DistillConfig
 from training.export import export_onnx, quantize_int8
 from training.int8_aware import (
@@ -22,7 +21,7 @@ from training.int8_aware import (
     strip_int8_aware,
 )
 from training.model import TurnScorer
-from training.tiny import FALLBACK_TEXTS, conversations_from_texts, tiny_encoder_config, train_tokenizer
+from training.tiny import FALLBACK_TEXTS, tiny_encoder_config, train_tokenizer, windows_of_texts
 
 
 def onnxruntime_dynamic_uint8(x: np.ndarray) -> np.ndarray:
@@ -91,10 +90,7 @@ def test_the_int8_aware_forward_is_what_onnxruntime_dynamic_int8_computes(tmp_pa
     """The point of the module: training sees the logits the int8 graph will give, not fp32's."""
     tokenizer = train_tokenizer(FALLBACK_TEXTS)
     special = special_tokens_of(tokenizer)
-    render = RenderConfig(max_tokens=64, max_turn_tokens=32, turn_tail_tokens=8, context_tokens=16,
-                          max_system_tokens=8)  # fmt: skip
-    encoder = ConversationEncoder(tokenizer, render, special.cls_id, special.sep_id)
-    windows = [w for ws in encoder.encode_many(conversations_from_texts(FALLBACK_TEXTS)) for w in ws][:8]
+    windows = windows_of_texts(tokenizer)[:8]
     model = tiny_scorer(tokenizer.get_vocab_size(), seed=3)
     fp32_path = export_onnx(model, tmp_path / "model.onnx", pad_id=special.pad_id)
     int8_path = quantize_int8(fp32_path, tmp_path / "model.int8.onnx")
