@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import BertConfig
 
 from classifier.model_config import TOKENIZER_FILE, BaseModelInfo, special_tokens_of
-from classifier.render import ROLE_MARKERS, ConversationEncoder, RenderConfig, render_turn
+from classifier.render import ROLE_MARKERS, ConversationEncoder, RenderConfig, Window, render_turn
 from classifier.schema import Conversation, Turn
 from training.model import TurnScorer
 
@@ -117,7 +117,7 @@ SMALL_RENDER = RenderConfig(
 )
 
 
-def windows_of_texts(tokenizer: Tokenizer, texts: Sequence[str] = FALLBACK_TEXTS) -> list[list[int]]:
+def windows_of_texts(tokenizer: Tokenizer, texts: Sequence[str] = FALLBACK_TEXTS) -> list[Window]:
     """Every token window of ``conversations_from_texts(texts)`` under ``SMALL_RENDER`` (export checks)."""
     special = special_tokens_of(tokenizer)
     encoder = ConversationEncoder(tokenizer, SMALL_RENDER, special.cls_id, special.sep_id)
