@@ -215,9 +215,10 @@ def meta_problems(conv: Conversation, media_texts: Collection[str] = ()) -> list
     offer_chat = meta.get("flow") == "offer_chat"  # an exchange with no business in sight
     if "business" not in meta and "business_name" not in meta and not offer_chat:
         problems.append(f"{conv.id}: meta.business (or meta.business_name) missing")
-    if offer_chat and ("business" in meta or any(t.role == "system" for t in conv.turns)):
+    has_system = any(t.role == "system" for t in conv.turns)
+    if offer_chat and ("business" in meta or has_system):
         problems.append(f"{conv.id}: an offer_chat shows a business (meta.business or a system turn)")
-    if meta.get("flow") in OWN_OFFER_FLOWS and not any(t.role == "system" for t in conv.turns):
+    if meta.get("flow") in OWN_OFFER_FLOWS and not has_system:
         problems.append(f"{conv.id}: an offer_business performs the offer with no profile in sight")
     for key in (
         "domain",

@@ -6,9 +6,9 @@ scale and zero point over the whole input tensor (``DynamicQuantizeLinear``: its
 The embedding tables are stored as uint8 with one scale and zero point per table (dequantised after the
 lookup), the same rounding as the activations'.
 A model trained in fp32 was never asked to survive that rounding and moved 3% of its decisions under it.
-``make_int8_aware`` puts the same rounding into every ``nn.Linear`` of a scorer for training
-(straight-through gradients, as in Q8BERT); ``strip_int8_aware`` takes it out again, so the trained scorer
-saves and exports as a plain ``TurnScorer`` and the rounding is onnxruntime's at inference.
+``make_int8_aware`` puts the same rounding into every ``nn.Linear`` and ``nn.Embedding`` of a scorer for
+training (straight-through gradients, as in Q8BERT); ``strip_int8_aware`` takes it out again, so the trained
+scorer saves and exports as a plain ``TurnScorer`` and the rounding is onnxruntime's at inference.
 """
 
 from __future__ import annotations

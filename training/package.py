@@ -315,32 +315,35 @@ def pick_precision(
     that keeps the decisions and fits, else as fp16."""
     fp32 = Shipped("fp32", pack.fp32_path, pack.fp32_raw)
     choice = PrecisionChoice(shipped=fp32, reason="fp32 requested by config")
-    if precision == "auto-int8":  # an int8-aware model: its point is the int8 kernels, so they go first
-        dynamic = check_dynamic_int8(pack, variants, selection_flows, forced=False)
+
+    def ships_dynamic(forced: bool) -> bool:
+        """Dynamic int8 checked into ``choice``; True when a variant ships."""
+        dynamic = check_dynamic_int8(pack, variants, selection_flows, forced=forced)
         choice.int8_variants, choice.int8_checks = dynamic.variants, dynamic.checks
-        if dynamic.chosen is not None:
-            choice.shipped = dynamic.chosen
-            choice.reason = f"int8 {dynamic.chosen_variant}: meets the agreement rule on all check flows"
-            return choice
+        if dynamic.chosen is None:
+            return False
+        how = "forced by config" if forced else "meets the agreement rule on all check flows"
+        choice.shipped, choice.reason = dynamic.chosen, f"int8 {dynamic.chosen_variant}: {how}"
+        return True
+
+    # an int8-aware model (auto-int8): its point is the int8 kernels, so they go first
+    if precision == "auto-int8" and ships_dynamic(forced=False):
+        return choice
     if precision in ("auto", "auto-int8", "int8-weights"):
         weights = check_int8_weights(pack)
         choice.int8_weights = weights.check
         if weights.check.passes or precision == "int8-weights":
             how = "forced by config" if precision == "int8-weights" else "meets the agreement rule"
+            tried = "no dynamic int8 variant passed" if choice.int8_variants else "dynamic int8 not tried"
             choice.shipped = weights.graph
             choice.reason = (
                 "int8-weights (MatMul int8 blocks, embedding int8 rows, per-row activation quantisation): "
                 f"{how} on all {weights.check.flows} check flows (label agreement "
-                f"{weights.check.label_agreement:.4f}); dynamic int8 not tried"
+                f"{weights.check.label_agreement:.4f}); {tried}"
             )
             return choice
-    if precision in ("auto", "int8"):
-        dynamic = check_dynamic_int8(pack, variants, selection_flows, forced=precision == "int8")
-        choice.int8_variants, choice.int8_checks = dynamic.variants, dynamic.checks
-        if dynamic.chosen is not None:
-            how = "forced by config" if precision == "int8" else "meets the agreement rule on all check flows"
-            choice.shipped, choice.reason = dynamic.chosen, f"int8 {dynamic.chosen_variant}: {how}"
-            return choice
+    if precision in ("auto", "int8") and ships_dynamic(forced=precision == "int8"):
+        return choice
     if precision != "fp32":
         choice.reason = _why_not_smaller(choice)
     if max_onnx_bytes and pack.fp32_path.stat().st_size > max_onnx_bytes:
