@@ -23,6 +23,8 @@ STUDENT_CONFIG ?= training/config-student.yaml
 INT8_CONFIG ?= training/config-int8.yaml
 # make train-student TEACHER=runs/<model id>/scorer: another teacher than the one of models/default
 TEACHER ?=
+# make train TRAIN_ARGS="--autocast none": on a CPU without native bf16 (AVX2 only; docs/MODEL.md)
+TRAIN_ARGS ?=
 SERVE_ARGS ?=
 BENCH_ARGS ?=
 REVIEW_LOOP_OUT ?= out/review-loop
@@ -121,15 +123,15 @@ format: $(DEV_STAMP)
 
 ## Fine-tune, calibrate, export and evaluate the model from training/config.yaml (see docs/MODEL.md)
 train: $(DEV_STAMP)
-	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG)
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(TRAIN_CONFIG) $(TRAIN_ARGS)
 
 ## Distil a 4-layer student of the make train model into models/student (training/config-student.yaml)
 train-student: $(DEV_STAMP)
-	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(STUDENT_CONFIG) $(if $(TEACHER),--teacher $(TEACHER))
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(STUDENT_CONFIG) $(if $(TEACHER),--teacher $(TEACHER)) $(TRAIN_ARGS)
 
 ## Quantisation-aware fine-tuning of the make train model for int8 compute into models/int8 (training/config-int8.yaml)
 train-int8: $(DEV_STAMP)
-	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(INT8_CONFIG) $(if $(TEACHER),--teacher $(TEACHER))
+	OMP_NUM_THREADS=2 $(VENV)/bin/scopeguard train --config $(INT8_CONFIG) $(if $(TEACHER),--teacher $(TEACHER)) $(TRAIN_ARGS)
 
 ## The review loop on the sample archive: pick -> scripted review -> export -> tiny train -> eval (docs/REVIEW.md)
 review-loop: $(DEV_STAMP)

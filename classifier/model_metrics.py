@@ -173,6 +173,7 @@ class TrainingSummary(_Part):
     train_conversations_available: int
     train_windows: int
     mil_conversations: int
+    pair_conversations: int | None = None  # scope-pair members (absent before the pair loss existed)
     first_loss: float | None
     final_loss_mean_last_50: float | None
     distillation: Distillation | None = None  # only in a student's metrics.json

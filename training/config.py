@@ -12,7 +12,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -84,6 +84,12 @@ class OptimConfig(_Strict):
     max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping norm")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout of the token head")
     mil_weight: float = Field(1.0, ge=0, description="weight of the flow-level loss of unannotated flows")
+    pair_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of the scope-pair ranking loss (general member above business member); "
+        "above 0, the two members of a pair always share a batch",
+    )
     max_train_windows: int | None = Field(
         None, ge=1, description="cap on training windows (deterministic subsample of conversations)"
     )
@@ -312,10 +318,15 @@ class TrainConfig(_Strict):
             )
         return self
 
-    def _dump_exclude(self) -> set[str]:
-        # Without a student the dump has no student key: the digest and config copy of a fine-tuning
-        # run stay what they were before students existed.
-        return {"student"} if self.student is None else set()
+    def _dump_exclude(self) -> dict[str, Any]:
+        # Without a student the dump has no student key, without a pair loss no optim.pair_weight: the
+        # digest and config copy of a run stay what they were before these settings existed.
+        exclude: dict[str, Any] = {}
+        if self.student is None:
+            exclude["student"] = True
+        if self.optim.pair_weight == 0:
+            exclude["optim"] = {"pair_weight"}
+        return exclude
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the config (provenance)."""

@@ -68,6 +68,15 @@ def check_disjoint(splits: dict[str, list[Conversation]]) -> None:
 # -- windows with targets --------------------------------------------------------------------------
 
 
+PAIR_META_KEY = "pair_id"  # datagen's scope pairs: one exchange under two profiles, opposite labels
+
+
+def pair_key(conv: Conversation) -> str:
+    """The scope pair a conversation belongs to (``meta.pair_id``), "" when it is none."""
+    value = conv.meta.get(PAIR_META_KEY)
+    return "" if value is None else str(value)
+
+
 def encode_example(conv: Conversation, encoder: ConversationEncoder) -> dict[str, Any]:
     """One conversation as model input: its windows, every owned span with channel and target, MIL flag."""
     try:
@@ -79,6 +88,7 @@ def encode_example(conv: Conversation, encoder: ConversationEncoder) -> dict[str
         "id": conv.id,
         "label": int(conv.label == POSITIVE_LABEL),
         "mil": targets.mil,
+        "pair": pair_key(conv),
         "input_ids": [list(w.input_ids) for w in windows],
         "span_window": [],
         "span_start": [],
@@ -104,6 +114,8 @@ def encode_example(conv: Conversation, encoder: ConversationEncoder) -> dict[str
 # How a record's own profile is rendered (classifier.render): part of the cache key, so a cache encoded
 # before the encoder read meta.business itself is never reused.
 PROFILE_RENDERING = "meta.business-as-system-prefix"
+# The columns of an encoded row beyond the windows: a cache written before a column existed is not reused.
+ROW_COLUMNS = "mil,pair"
 
 
 def dataset_fingerprint(encoder: ConversationEncoder, sources: Sequence[str]) -> str:
@@ -116,6 +128,7 @@ def dataset_fingerprint(encoder: ConversationEncoder, sources: Sequence[str]) ->
         f"{encoder.cls_id},{encoder.sep_id}",
         TARGETS_VERSION,
         PROFILE_RENDERING,
+        ROW_COLUMNS,
     ):
         digest.update(part.encode())
         digest.update(b"\0")

@@ -116,13 +116,14 @@ class DistillLoss:
     alpha: float
     temperature: float
     mil_weight: float
+    pair_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self.teacher.eval()
 
     def __call__(self, model: TurnScorer, batch: Batch) -> tuple[torch.Tensor, int] | None:
         logits = batch_span_logits(model, batch)
-        hard = hard_loss(logits, batch, self.mil_weight)
+        hard = hard_loss(logits, batch, self.mil_weight, self.pair_weight)
         if self.alpha == 0 or logits.numel() == 0:
             return hard
         with torch.no_grad():

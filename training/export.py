@@ -145,6 +145,31 @@ def quantize_int8(
     return out_path
 
 
+def int8_products_saturate(threads: int = 1) -> bool:
+    """Whether this CPU's onnxruntime int8 kernel (uint8 activations x int8 weights, MatMulInteger)
+    saturates: without VNNI (AVX2 only) it adds pairs of products in int16 (``vpmaddubsw``), so full-range
+    weights overflow and the graph is no longer the exact int8 product; 7-bit weights (``reduce_range``)
+    stay exact everywhere. Measured on a one-row product that overflows int16 exactly when it saturates."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    width = 64
+    weights = numpy_helper.from_array(np.full((width, 1), 127, dtype=np.int8), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w"], ["y"])],
+        "int8_probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, width])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 1])],
+        initializer=[weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    product = session.run(None, {"a": np.full((1, width), 255, dtype=np.uint8)})[0]
+    return int(product[0, 0]) != 255 * 127 * width
+
+
 def quantize_weights(
     fp32_path: str | Path,
     out_path: str | Path,

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -42,6 +42,7 @@ class Example:
     span_turn: list[int]
     span_channel: list[int]
     span_target: list[float]
+    pair: str = ""  # meta.pair_id of a scope pair's member (same exchange, two profiles); "" otherwise
 
     @property
     def max_len(self) -> int:
@@ -73,6 +74,26 @@ def deterministic(seed: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(previous[1])
 
 
+def bf16_is_native() -> bool:
+    """Whether oneDNN computes bf16 products in hardware here (AVX-512 or AMX); True when torch cannot
+    tell. Without it, autocast emulates bf16: measured on a 2-vCPU AVX2 EPYC, a transformer-shaped bf16
+    matmul ran at 1.2 GFLOP/s against 75 in fp32."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return True if probe is None else bool(probe())
+
+
+def check_autocast(optim: OptimConfig) -> None:
+    """Refuse a bf16 run on a CPU that would emulate bf16: it would take ~60x the planned time."""
+    if optim.autocast == "bf16" and not bf16_is_native():
+        raise ValueError(
+            "optim.autocast is bf16, but this CPU has no native bf16 (oneDNN reports none; AVX2 only), so "
+            "every product would be emulated, about 60x slower than fp32 (1.2 against 75 GFLOP/s measured "
+            'on a 2-vCPU AVX2 EPYC): run with --autocast none (make train TRAIN_ARGS="--autocast none"; '
+            "or optim.autocast: none in the config). "
+            "fp32 gives a model of the same recipe, not bit-identical to a bf16 run"
+        )
+
+
 def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -> list[Example]:
     """A deterministic random subset of whole conversations holding at most ``max_windows`` windows."""
     if max_windows is None or sum(len(e.windows) for e in examples) <= max_windows:
@@ -88,26 +109,55 @@ def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -
     return [examples[i] for i in sorted(kept)]
 
 
+def batch_units(examples: Sequence[Example], *, keep_pairs: bool) -> list[list[int]]:
+    """The indices that must share a batch: each conversation alone, or with ``keep_pairs`` the members
+    of a scope pair together (in data order; a pair whose other member is not here stays alone)."""
+    if not keep_pairs:
+        return [[i] for i in range(len(examples))]
+    units: list[list[int]] = []
+    unit_of_pair: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        if not e.pair:
+            units.append([i])
+        elif e.pair in unit_of_pair:
+            unit_of_pair[e.pair].append(i)
+        else:
+            unit_of_pair[e.pair] = [i]
+            units.append(unit_of_pair[e.pair])
+    return units
+
+
 def length_grouped_batches(
-    examples: Sequence[Example], batch_size: int, group_size: int, rng: np.random.Generator
+    examples: Sequence[Example],
+    batch_size: int,
+    group_size: int,
+    rng: np.random.Generator,
+    *,
+    keep_pairs: bool = False,
 ) -> list[list[int]]:
     """Shuffle, sort by length inside mega-batches, cut into batches of ~``batch_size`` windows, shuffle.
 
-    A conversation is never split across batches (its flow-level loss needs all its windows).
+    A conversation is never split across batches (its flow-level loss needs all its windows); with
+    ``keep_pairs`` neither is a scope pair (its pair loss needs both members). Without pairs the
+    batches are exactly those of single conversations.
     """
-    order = rng.permutation(len(examples))
+    units = batch_units(examples, keep_pairs=keep_pairs)
+    order = rng.permutation(len(units))
     mega = max(1, batch_size * group_size)
     batches: list[list[int]] = []
     for start in range(0, len(order), mega):
-        chunk = sorted(order[start : start + mega], key=lambda i: -examples[i].max_len)
+        chunk = sorted(
+            (units[u] for u in order[start : start + mega]),
+            key=lambda unit: -max(examples[i].max_len for i in unit),
+        )
         batch: list[int] = []
         windows = 0
-        for i in chunk:
-            n = len(examples[i].windows)
+        for unit in chunk:
+            n = sum(len(examples[i].windows) for i in unit)
             if batch and windows + n > batch_size:
                 batches.append(batch)
                 batch, windows = [], 0
-            batch.append(int(i))
+            batch.extend(int(i) for i in unit)
             windows += n
         if batch:
             batches.append(batch)
@@ -127,6 +177,8 @@ class Batch:
     span_turn: list[int]  # [S] turn index inside its conversation
     mil: torch.Tensor  # [E] bool
     n_windows: int
+    label: list[int] = field(default_factory=list)  # [E] 1 = general_assistance
+    pair: list[str] = field(default_factory=list)  # [E] Example.pair
 
 
 def collate(examples: Sequence[Example], pad_id: int) -> Batch:
@@ -166,6 +218,8 @@ def collate(examples: Sequence[Example], pad_id: int) -> Batch:
         span_turn=tu,
         mil=torch.tensor([e.mil for e in examples], dtype=torch.bool),
         n_windows=len(windows),
+        label=[e.label for e in examples],
+        pair=[e.pair for e in examples],
     )
 
 
@@ -176,12 +230,16 @@ def batch_span_logits(model: TurnScorer, batch: Batch) -> torch.Tensor:
     return span_logits(token_logits, batch.span_window, batch.span_start, batch.span_end, batch.span_channel)
 
 
-def batch_loss(model: TurnScorer, batch: Batch, mil_weight: float) -> tuple[torch.Tensor, int] | None:
-    """Mean BCE over turn targets and flow-level (MIL) terms; None when the batch has no term."""
-    return hard_loss(batch_span_logits(model, batch), batch, mil_weight)
+def batch_loss(
+    model: TurnScorer, batch: Batch, mil_weight: float, pair_weight: float = 0.0
+) -> tuple[torch.Tensor, int] | None:
+    """Mean over turn BCE, flow-level (MIL) and scope-pair terms; None when the batch has no term."""
+    return hard_loss(batch_span_logits(model, batch), batch, mil_weight, pair_weight)
 
 
-def hard_loss(logits: torch.Tensor, batch: Batch, mil_weight: float) -> tuple[torch.Tensor, int] | None:
+def hard_loss(
+    logits: torch.Tensor, batch: Batch, mil_weight: float, pair_weight: float = 0.0
+) -> tuple[torch.Tensor, int] | None:
     """``batch_loss`` on span logits already computed (one per span of ``batch``)."""
     has_target = batch.span_target >= 0
     terms = []
@@ -198,9 +256,43 @@ def hard_loss(logits: torch.Tensor, batch: Batch, mil_weight: float) -> tuple[to
             flow = logits[bot].max()
             terms.append(mil_weight * F.binary_cross_entropy_with_logits(flow, flow.new_tensor(1.0)))
             n_terms += 1
+    if pair_weight > 0:
+        pair_terms = pair_ranking_terms(logits, batch)
+        terms.extend(pair_weight * t for t in pair_terms)
+        n_terms += len(pair_terms)
     if not terms:
         return None
     return torch.stack(terms).sum() / n_terms, n_terms
+
+
+def flow_logit(logits: torch.Tensor, batch: Batch, k: int) -> torch.Tensor | None:
+    """Conversation ``k``'s flow logit as ``classifier.inference.aggregate_turns`` reads it: its most
+    general bot span; with no bot reply, its most general span (the request)."""
+    own = batch.span_example == k
+    bot = own & (batch.span_channel == BOT_CHANNEL)
+    spans = bot if bot.any() else own
+    return logits[spans].max() if spans.any() else None
+
+
+def pair_ranking_terms(logits: torch.Tensor, batch: Batch) -> list[torch.Tensor]:
+    """One term per scope pair of the batch: ``-log sigmoid(z_general - z_business)``.
+
+    The two members differ only in their profile, so this gradient moves nothing that the exchange
+    alone decides: it teaches the model to read the reply against the business (Teney et al., 2020,
+    "Learning what makes a difference from counterfactual examples and gradient supervision").
+    """
+    members: dict[str, dict[int, int]] = {}
+    for k, (pair, label) in enumerate(zip(batch.pair, batch.label, strict=True)):
+        if pair:
+            members.setdefault(pair, {})[label] = k
+    terms = []
+    for by_label in members.values():
+        if len(by_label) != 2:
+            continue  # a member alone, or two of one label: nothing to rank
+        z_business, z_general = flow_logit(logits, batch, by_label[0]), flow_logit(logits, batch, by_label[1])
+        if z_business is not None and z_general is not None:
+            terms.append(F.softplus(z_business - z_general))
+    return terms
 
 
 def make_optimizer(model: TurnScorer, optim: OptimConfig) -> torch.optim.Optimizer:
@@ -253,9 +345,16 @@ def fit(
     ``loss_fn(model, batch)`` replaces ``batch_loss`` (a distillation loss, ``training.distill``); it
     runs inside the same autocast as the default.
     """
-    compute: LossFn = loss_fn or partial(batch_loss, mil_weight=optim.mil_weight)
+    compute: LossFn = loss_fn or partial(
+        batch_loss, mil_weight=optim.mil_weight, pair_weight=optim.pair_weight
+    )
+    keep_pairs = optim.pair_weight > 0
     rng = np.random.default_rng(seed)
-    per_epoch = len(length_grouped_batches(examples, optim.batch_size, optim.length_group_size, rng))
+    per_epoch = len(
+        length_grouped_batches(
+            examples, optim.batch_size, optim.length_group_size, rng, keep_pairs=keep_pairs
+        )
+    )
     total = planned_steps(per_epoch, optim)
     optimizer = make_optimizer(model, optim)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total), total)
@@ -265,7 +364,9 @@ def fit(
     step, windows_seen = 0, 0
     start = time.perf_counter()
     while step < total:
-        for indices in length_grouped_batches(examples, optim.batch_size, optim.length_group_size, rng):
+        for indices in length_grouped_batches(
+            examples, optim.batch_size, optim.length_group_size, rng, keep_pairs=keep_pairs
+        ):
             if step >= total:
                 break
             batch = collate([examples[i] for i in indices], pad_id)

@@ -54,6 +54,7 @@ from training.loop import (
     Example,
     FitResult,
     LossFn,
+    check_autocast,
     deterministic,
     examples_from_dataset,
     fit,
@@ -240,6 +241,7 @@ def _progress_callback(config: TrainConfig, total_hint: int):
 
 def run_training(config: TrainConfig) -> TrainResult:
     """Run the whole pipeline of the module docstring and return the written model folder."""
+    check_autocast(config.optim)
     config = with_own_data(config)
     with deterministic(config.seed, config.threads):
         return _run(config)
@@ -343,7 +345,9 @@ def fit_student(config: TrainConfig, prepared: Prepared) -> tuple[TurnScorer, Fi
     model = build_student(teacher.model, distill.layers, dropout=config.optim.dropout)
     if distill.int8_aware:
         make_int8_aware(model)
-    loss_fn = DistillLoss(teacher.model, distill.alpha, distill.temperature, config.optim.mil_weight)
+    loss_fn = DistillLoss(
+        teacher.model, distill.alpha, distill.temperature, config.optim.mil_weight, config.optim.pair_weight
+    )
     fitted = _fit(config, prepared, model, loss_fn)
     if distill.int8_aware:
         strip_int8_aware(model)  # a plain TurnScorer again: onnxruntime does the rounding it learnt
@@ -546,6 +550,7 @@ def training_summary(
         "train_conversations_available": len(available),
         "train_windows": sum(len(e.windows) for e in used),
         "mil_conversations": sum(e.mil for e in used),
+        "pair_conversations": sum(bool(e.pair) for e in used),
         "first_loss": fitted.losses[0] if fitted.losses else None,
         "final_loss_mean_last_50": float(np.mean(fitted.losses[-50:])) if fitted.losses else None,
     }

@@ -32,6 +32,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--teacher", type=Path, metavar="DIR", help="teacher scorer folder (overrides student.teacher)"
     )
+    parser.add_argument(
+        "--autocast",
+        choices=("none", "bf16"),
+        help="mixed precision of training (overrides optim.autocast; none on CPUs without native bf16)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     parser.set_defaults(func=run)
 
@@ -59,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_steps is not None:
         config = config.model_copy(
             update={"optim": config.optim.model_copy(update={"max_steps": args.max_steps})}
+        )
+    if args.autocast is not None:
+        config = config.model_copy(
+            update={"optim": config.optim.model_copy(update={"autocast": args.autocast})}
         )
     if args.teacher is not None:
         if config.student is None:

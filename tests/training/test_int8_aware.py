@@ -11,7 +11,7 @@ from onnx import TensorProto, helper
 from classifier.backend import onnx_session, pad_windows
 from classifier.model_config import special_tokens_of
 from training.config import DistillConfig
-from training.export import export_onnx, quantize_int8
+from training.export import export_onnx, int8_products_saturate, quantize_int8
 from training.int8_aware import (
     Int8AwareEmbedding,
     Int8AwareLinear,
@@ -86,6 +86,11 @@ def test_make_and_strip_wrap_every_linear_and_leave_the_weights():
     assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
 
 
+@pytest.mark.skipif(
+    int8_products_saturate(),
+    reason="this CPU's onnxruntime int8 kernel saturates int16 pair sums (no VNNI): its dynamic int8 graph "
+    "is not the exact int8 product that the int8-aware forward simulates",
+)
 def test_the_int8_aware_forward_is_what_onnxruntime_dynamic_int8_computes(tmp_path):
     """The point of the module: training sees the logits the int8 graph will give, not fp32's."""
     tokenizer = train_tokenizer(FALLBACK_TEXTS)
