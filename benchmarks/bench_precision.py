@@ -5,9 +5,12 @@
 The batch and serving targets ask for speed at (almost) the fp32 model's decisions, so this benchmark puts
 both on one table. It scores the same validation flows (``data/generated/validation.jsonl.gz``) with:
 
-- the exported fp32 graph and the same graph fused by ``onnxruntime.transformers.optimizer`` (Attention,
-  SkipLayerNorm, BiasGelu);
-- weight-only int8 (the shipped recipe, MatMulNBits blocks of 32; and blocks of 128);
+- the exported fp32 graph (the training run's, from ``--checkpoint``; on a clean clone, where runs/ is
+  empty, the fp32-compute graph of the shipped int8-weights file, rebuilt from its dequantised weights by
+  ``training.export.dequantize_weights``) and the same graph fused by
+  ``onnxruntime.transformers.optimizer`` (Attention, SkipLayerNorm, BiasGelu);
+- weight-only int8 (the shipped recipe, MatMulNBits blocks of 32 with int8 compute, the same file with
+  fp32 compute (accuracy level 1), and blocks of 128);
 - dynamic int8 on the fused graph (QAttention, DynamicQuantizeMatMul): per tensor, per channel, and per
   channel with the FFN down-projections kept fp32; one window per call, as int8 is scored;
 - with ``--checkpoint``'s torch scorer: torch fp32 one conversation per call (what a ``transformers``
@@ -128,12 +131,35 @@ def timed(score: Callable[[list], np.ndarray], convs: list) -> tuple[np.ndarray,
 # -- the run ---------------------------------------------------------------------------------------------
 
 
-def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callable[[], Callable]]]:
-    """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
-    from training.export import quantize_int8, quantize_weights
-    from training.package import FFN_DOWN_PROJECTIONS
+def reference_graph(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
+    """The fp32 graph every row is compared with, and where it came from: the training run's own
+    export, or (on a clean clone, where runs/ is empty) the fp32-compute graph of the shipped
+    int8-weights file, rebuilt from its dequantised weights."""
+    from classifier.model_config import ModelConfig
+    from training.export import dequantize_weights
 
     fp32 = args.checkpoint / "model.fp32.onnx"
+    if fp32.is_file():
+        return fp32, f"the training run's fp32 export ({fp32.relative_to(fp32.parents[2])})"
+    if ModelConfig.load(args.model).precision != "int8-weights":
+        raise SystemExit(
+            f"{fp32} not found, and the shipped graph is not int8-weights (whose fp32 graph can be rebuilt): "
+            "--checkpoint must be the training run folder (runs/<model id>)"
+        )
+    rebuilt = dequantize_weights(args.model / "model.onnx", work / "fp32-from-shipped.onnx")
+    return rebuilt, (
+        "rebuilt from the shipped int8-weights file (its dequantised weights in fp32 MatMuls; no training "
+        "run checkpoint here): the shipped weights' fp32 compute, not the run's unrounded weights"
+    )
+
+
+def methods(
+    args: argparse.Namespace, work: Path, fp32: Path
+) -> list[tuple[str, str, Callable[[], Callable]]]:
+    """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
+    from training.export import quantize_int8, quantize_weights, with_matmul_accuracy
+    from training.package import FFN_DOWN_PROJECTIONS
+
     fused = work / "fused.onnx"
     m, t = args.model, args.threads
 
@@ -150,6 +176,14 @@ def methods(args: argparse.Namespace, work: Path) -> list[tuple[str, str, Callab
             "int8-weights, blocks of 32 (shipped)",
             "MatMulNBits accuracy level 4, int8 embedding rows",
             graph(lambda: args.model / "model.onnx", "int8-weights"),
+        ),
+        (
+            "int8-weights, blocks of 32, fp32 compute",
+            "the shipped file at MatMulNBits accuracy level 1 (no int8 activations)",
+            graph(
+                lambda: with_matmul_accuracy(args.model / "model.onnx", work / "w32_acc1.onnx", 1),
+                "int8-weights",
+            ),
         ),
         (
             "int8-weights, blocks of 128",
@@ -205,20 +239,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from training.package import DecisionAgreementRule, check_agreement
 
     config = ModelConfig.load(args.model)
-    fp32 = args.checkpoint / "model.fp32.onnx"
-    if not fp32.is_file():
-        raise SystemExit(f"{fp32} not found: --checkpoint must be the training run folder (runs/<model id>)")
     convs = load_flows(args.flows_file, args.flows)
     labels = np.array([int(c.label == "general_assistance") for c in convs])
     clf = Classifier.load(args.model)
     lengths = [len(w) for ws in clf.encoder.encode_many(convs) for w in ws]
     tokens = sum(lengths)
-    flops = window_flops(lengths, model_macs(fp32))
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results: list[dict[str, Any]] = []
     reference: np.ndarray | None = None
     with tempfile.TemporaryDirectory(prefix="bench-precision-") as tmp:
-        for name, notes, factory in methods(args, Path(tmp)):
+        fp32, fp32_source = reference_graph(args, Path(tmp))
+        flops = window_flops(lengths, model_macs(fp32))
+        for name, notes, factory in methods(args, Path(tmp), fp32):
             print(f"[bench-precision] {name} ...", flush=True)
             logits, seconds = timed(factory(), convs)
             if reference is None:
@@ -239,9 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "mean_abs_flow_logit_diff": check.mean_abs_flow_logit_diff,
                 "passes_rule": check.passes,
             })  # fmt: skip
-            print(
-                f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check.label_agreement:.4f}"
-            )
+            print(f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check.label_agreement:.4f}")
     import onnxruntime
 
     return {
@@ -256,6 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "onnxruntime": onnxruntime.__version__,
         },
         "model": {"id": config.model_id, "precision": config.precision},
+        "reference": fp32_source,
         "flows": {
             "file": str(args.flows_file.relative_to(REPO)),
             "n": len(convs),
@@ -296,7 +327,8 @@ def write_results(res: dict[str, Any], out: Path) -> None:
         f"{res['flows']['n']} flows of `{res['flows']['file']}`: {res['flows']['windows']} windows, "
         f"{res['flows']['tokens']} tokens, {res['flows']['gflop']:.0f} GFLOP.",
         "",
-        f"Agreement is with the fp32 graph (first row); the packaging rule needs label agreement >= "
+        f"Agreement is with the fp32 graph (first row: {res.get('reference', 'the training run export')}); "
+        f"the packaging rule needs label agreement >= "
         f"{rule['min_label_agreement']} and macro-F1 loss <= {rule['max_macro_f1_loss_points']} points.",
         "",
         "| method | conv/s | tokens/s | GFLOP/s | x pipeline-style | label agreement | macro-F1 "

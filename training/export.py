@@ -215,6 +215,80 @@ def quantize_weights(
     return out_path
 
 
+def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
+    """The fp32-compute graph of an int8-weights graph (``quantize_weights``): every MatMulNBits becomes
+    a MatMul on its dequantised weights, ``(code - zero point) * scale`` per block, exactly the values the
+    kernel multiplies. A model folder carries only its int8-weights graph; this rebuilds the reference
+    that int8 kernels are judged against (``benchmarks.bench_precision`` on a clean clone). Embedding rows
+    stay as they are: their lookup already dequantises in fp32."""
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(weights_path))
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    nodes, weights, used = [], [], set()
+    for node in graph.node:
+        if node.op_type != "MatMulNBits":
+            nodes.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        bits, k, n = attrs.get("bits", 4), attrs["K"], attrs["N"]
+        if bits not in (4, 8) or len(node.input) > 4 or any(x not in inits for x in node.input[1:]):
+            raise ExportError(
+                f"{node.name}: only constant 4- or 8-bit MatMulNBits without bias can be dequantised"
+            )
+        packed = numpy_helper.to_array(inits[node.input[1]])  # [N, blocks, blob]
+        codes = (
+            packed
+            if bits == 8
+            else np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(n, packed.shape[1], -1)
+        )
+        scales = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32).reshape(n, -1, 1)
+        if len(node.input) == 4 and node.input[3]:
+            zero = numpy_helper.to_array(inits[node.input[3]])
+            if bits == 4:
+                zero = np.stack([zero & 0x0F, zero >> 4], axis=-1).reshape(n, -1)[:, : codes.shape[1]]
+            zero = zero.reshape(n, -1, 1).astype(np.float32)
+        else:
+            zero = np.float32(2 ** (bits - 1))
+        dense = ((codes.astype(np.float32) - zero) * scales).reshape(n, -1)[:, :k]
+        name = f"{node.input[1]}_dequantized"
+        weights.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), name))
+        used.update(node.input[1:])
+        nodes.append(helper.make_node("MatMul", [node.input[0], name], list(node.output), name=node.name))
+    kept = [t for t in graph.initializer if t.name not in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + weights)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    out_path = Path(out_path)
+    onnx.save(model, str(out_path))
+    onnx.checker.check_model(str(out_path))
+    return out_path
+
+
+def with_matmul_accuracy(weights_path: str | Path, out_path: str | Path, level: int) -> Path:
+    """An int8-weights graph with every MatMulNBits' ``accuracy_level`` set to ``level``: 4 multiplies
+    int8 activations (fast with VNNI), 1 dequantises the weights and multiplies in fp32 (faster without
+    VNNI: measured 10.2 against 5.5 conversations/s on an AVX2 EPYC, docs/PERFORMANCE.md)."""
+    from onnx import helper
+
+    model = onnx.load(str(weights_path))
+    found = 0
+    for node in model.graph.node:
+        if node.op_type != "MatMulNBits":
+            continue
+        kept = [a for a in node.attribute if a.name != "accuracy_level"]
+        del node.attribute[:]
+        node.attribute.extend([*kept, helper.make_attribute("accuracy_level", level)])
+        found += 1
+    if not found:
+        raise ExportError(f"{weights_path}: no MatMulNBits node (not an int8-weights graph)")
+    out_path = Path(out_path)
+    onnx.save(model, str(out_path))
+    return out_path
+
+
 def _quantize_embedding_rows(model: onnx.ModelProto, min_rows: int) -> None:
     """Replace ``Gather(table, ids)`` on a float table of >= ``min_rows`` rows by an int8 lookup.
 

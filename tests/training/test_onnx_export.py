@@ -213,3 +213,57 @@ def test_int8_weight_storage_quarters_the_weights_and_keeps_the_logits(tiny_part
     # one window alone scores as it does among others: no activation ever quantised over a batch
     alone = onnx_token_logits(onnx_session(out), *pad_windows(windows[:1], special.pad_id))
     np.testing.assert_allclose(alone[0, : alone.shape[1]], stored_logits[0, : alone.shape[1]], atol=1e-5)
+
+
+@pytest.mark.parametrize("bits", [8, 4])
+def test_dequantised_weights_are_the_int8_weights_graphs_own_values(tiny_parts, fp32_path, tmp_path, bits):
+    from training.export import dequantize_weights
+
+    _, special, windows = tiny_parts
+    packed = quantize_weights(fp32_path, tmp_path / "w.onnx", matmul_bits=bits, min_table_rows=16)
+    dense = dequantize_weights(packed, tmp_path / "dense.onnx")
+    ops = [n.op_type for n in onnx.load(str(dense)).graph.node]
+    assert "MatMulNBits" not in ops
+    assert ops.count("MatMul") == [n.op_type for n in onnx.load(str(fp32_path)).graph.node].count("MatMul")
+    ids, mask = pad_windows(windows, special.pad_id)
+    real = mask.astype(bool)
+    fp32 = onnx_token_logits(onnx_session(fp32_path), ids, mask)
+    got = onnx_token_logits(onnx_session(dense), ids, mask)
+    assert np.abs(fp32 - got)[real].max() < (0.05 if bits == 8 else 0.5)
+    assert not np.array_equal(fp32, got), "the rounded weights, not the original ones"
+    if bits == 8:
+        # on the int8 grid already: quantising the dequantised graph again gives the same codes and scales
+        again = quantize_weights(dense, tmp_path / "again.onnx", min_table_rows=16)
+        pairs = list(zip(_nbits_constants(packed), _nbits_constants(again), strict=True))
+        assert pairs
+        for (codes, scales), (codes_again, scales_again) in pairs:
+            np.testing.assert_array_equal(codes, codes_again)
+            np.testing.assert_allclose(scales, scales_again, rtol=1e-6)
+
+
+def test_fp32_compute_of_int8_weights_is_the_dequantised_graph(tiny_parts, fp32_path, tmp_path):
+    from training.export import dequantize_weights, with_matmul_accuracy
+
+    _, special, windows = tiny_parts
+    packed = quantize_weights(fp32_path, tmp_path / "w.onnx", min_table_rows=16)
+    level1 = with_matmul_accuracy(packed, tmp_path / "w1.onnx", 1)
+    levels = {
+        a.i for n in onnx.load(str(level1)).graph.node if n.op_type == "MatMulNBits" for a in n.attribute
+        if a.name == "accuracy_level"
+    }  # fmt: skip
+    assert levels == {1}
+    ids, mask = pad_windows(windows, special.pad_id)
+    real = mask.astype(bool)
+    dense = onnx_token_logits(onnx_session(dequantize_weights(packed, tmp_path / "d.onnx")), ids, mask)
+    np.testing.assert_allclose(
+        onnx_token_logits(onnx_session(level1), ids, mask)[real], dense[real], atol=1e-4
+    )
+    with pytest.raises(ExportError, match="no MatMulNBits"):
+        with_matmul_accuracy(fp32_path, tmp_path / "x.onnx", 1)
+
+
+def _nbits_constants(path):
+    """(codes, scales) of every MatMulNBits node of a graph, in node order."""
+    graph = onnx.load(str(path)).graph
+    values = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    return [(values[n.input[1]], values[n.input[2]]) for n in graph.node if n.op_type == "MatMulNBits"]
