@@ -280,7 +280,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
             "cpu_flags": sorted(
-                _cpu_flags() & {"avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
+                _cpu_flags()
+                & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
             ),
             "load_before": load_before,
             "onnxruntime": onnxruntime.__version__,

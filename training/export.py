@@ -255,7 +255,10 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
         name = f"{node.input[1]}_dequantized"
         weights.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), name))
         used.update(node.input[1:])
-        nodes.append(helper.make_node("MatMul", [node.input[0], name], list(node.output), name=node.name))
+        # the quantiser named it "<MatMul>_Q<bits>": the MatMul gets its export name back (regexes such as
+        # training.package.FFN_DOWN_PROJECTIONS select nodes by it)
+        original = re.sub(rf"_Q{bits}$", "", node.name)
+        nodes.append(helper.make_node("MatMul", [node.input[0], name], list(node.output), name=original))
     kept = [t for t in graph.initializer if t.name not in used]
     del graph.initializer[:]
     graph.initializer.extend(kept + weights)
