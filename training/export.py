@@ -250,7 +250,7 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
                 zero = np.stack([zero & 0x0F, zero >> 4], axis=-1).reshape(n, -1)[:, : codes.shape[1]]
             zero = zero.reshape(n, -1, 1).astype(np.float32)
         else:
-            zero = np.float32(2 ** (bits - 1))
+            zero = np.full((1, 1, 1), 2 ** (bits - 1), dtype=np.float32)  # the symmetric default
         dense = ((codes.astype(np.float32) - zero) * scales).reshape(n, -1)[:, :k]
         name = f"{node.input[1]}_dequantized"
         weights.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), name))
