@@ -238,16 +238,12 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
                 f"{node.name}: only constant 4- or 8-bit MatMulNBits without bias can be dequantised"
             )
         packed = numpy_helper.to_array(inits[node.input[1]])  # [N, blocks, blob]
-        codes = (
-            packed
-            if bits == 8
-            else np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(n, packed.shape[1], -1)
-        )
+        codes = packed if bits == 8 else _nibbles(packed).reshape(n, packed.shape[1], -1)
         scales = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32).reshape(n, -1, 1)
         if len(node.input) == 4 and node.input[3]:
             zero = numpy_helper.to_array(inits[node.input[3]])
             if bits == 4:
-                zero = np.stack([zero & 0x0F, zero >> 4], axis=-1).reshape(n, -1)[:, : codes.shape[1]]
+                zero = _nibbles(zero).reshape(n, -1)[:, : codes.shape[1]]
             zero = zero.reshape(n, -1, 1).astype(np.float32)
         else:
             zero = np.full((1, 1, 1), 2 ** (bits - 1), dtype=np.float32)  # the symmetric default
@@ -270,10 +266,15 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
     return out_path
 
 
+def _nibbles(packed: np.ndarray) -> np.ndarray:
+    """4-bit codes packed two to a byte, low nibble first (MatMulNBits), as one uint8 per code."""
+    return np.stack([packed & 0x0F, packed >> 4], axis=-1)
+
+
 def with_matmul_accuracy(weights_path: str | Path, out_path: str | Path, level: int) -> Path:
     """An int8-weights graph with every MatMulNBits' ``accuracy_level`` set to ``level``: 4 multiplies
     int8 activations (fast with VNNI), 1 dequantises the weights and multiplies in fp32 (faster without
-    VNNI: measured 10.2 against 5.5 conversations/s on an AVX2 EPYC, docs/PERFORMANCE.md)."""
+    VNNI: 8.1 against 5.9 conversations/s on an AVX2 EPYC, benchmarks/results/avx2/precision.md)."""
     from onnx import helper
 
     model = onnx.load(str(weights_path))

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -177,8 +177,8 @@ class Batch:
     span_turn: list[int]  # [S] turn index inside its conversation
     mil: torch.Tensor  # [E] bool
     n_windows: int
-    label: list[int] = field(default_factory=list)  # [E] 1 = general_assistance
-    pair: list[str] = field(default_factory=list)  # [E] Example.pair
+    label: list[int]  # [E] 1 = general_assistance
+    pair: list[str]  # [E] Example.pair
 
 
 def collate(examples: Sequence[Example], pad_id: int) -> Batch:
