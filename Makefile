@@ -80,9 +80,10 @@ FUZZ_TESTS := tests/serve/test_openapi_fuzz.py
 # Builds a wheel, installs it into a fresh venv and scores the sample archive with it (about 2 minutes).
 PACKAGING_TESTS := tests/packaging
 
-## Set up, then run ruff, the import contracts, mypy, the suite (slow tests excluded), the wheel install and the torch-free lane
+## Set up, then run ruff (lint and format), the import contracts, mypy, the suite (slow tests excluded), the wheel install and the torch-free lane
 test: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy $(TYPED_PACKAGES)
 	$(VENV)/bin/pytest -q --ignore=$(FUZZ_TESTS)
@@ -113,6 +114,7 @@ test-all: $(DEV_STAMP)
 ## ruff, the import contracts and mypy over every package
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy $(TYPED_PACKAGES)
 

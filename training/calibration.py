@@ -49,8 +49,7 @@ def choose_threshold(
     if len(ok) == 0:
         return fallback, {
             "policy": "fallback",
-            "reason": f"no threshold reaches precision {target_precision} "
-            f"(best {precision[:-1].max():.3f})",
+            "reason": f"no threshold reaches precision {target_precision} (best {precision[:-1].max():.3f})",
         }
     best = ok[np.argmax(recall[ok])]
     # Among equal-recall thresholds keep the lowest (the first in sklearn's increasing order).

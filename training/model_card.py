@@ -56,9 +56,7 @@ def _breakdown(split: str, metrics: SplitMetrics, key: str) -> list[str]:
         "|---|---:|---:|---:|---:|",
     ]
     for value, g in groups.items():
-        lines.append(
-            f"| {value} | {g.n} | {_f(g.accuracy)} | {_f(g.macro_f1)} | {_f(g.general_recall)} |"
-        )
+        lines.append(f"| {value} | {g.n} | {_f(g.accuracy)} | {_f(g.macro_f1)} | {_f(g.general_recall)} |")
     return [*lines, ""]
 
 
