@@ -9,8 +9,9 @@ both on one table. It scores the same validation flows (``data/generated/validat
   empty, the fp32-compute graph of the shipped int8-weights file, rebuilt from its dequantised weights by
   ``training.export.dequantize_weights``) and the same graph fused by
   ``onnxruntime.transformers.optimizer`` (Attention, SkipLayerNorm, BiasGelu);
-- weight-only int8 (the shipped recipe, MatMulNBits blocks of 32 with int8 compute, the same file with
-  fp32 compute (accuracy level 1), and blocks of 128);
+- weight-only int8 (the shipped recipe, blocks of 32): with int8 products, and with fp32 products (the
+  weights as DequantizeLinear, dequantised at load: what ``compute auto`` picks on CPUs without int8 dot
+  products); and blocks of 128;
 - dynamic int8 on the fused graph (QAttention, DynamicQuantizeMatMul): per tensor, per channel, and per
   channel with the FFN down-projections kept fp32; one window per call, as int8 is scored;
 - with ``--checkpoint``'s torch scorer: torch fp32 one conversation per call (what a ``transformers``
@@ -38,9 +39,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from classifier.compute import Compute
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -90,15 +94,19 @@ def window_flops(lengths: Sequence[int], macs: tuple[int, int, int]) -> float:
 # -- scoring ---------------------------------------------------------------------------------------------
 
 
-def onnx_scorer(path: Path, precision: str, model_dir: Path, threads: int) -> Callable[[list], np.ndarray]:
+def onnx_scorer(
+    path: Path, precision: str, model_dir: Path, threads: int, compute: Compute | None = None
+) -> Callable[[list], np.ndarray]:
+    """Flow logits through ``training.package.score_flows`` (int8 products for quantised graphs unless
+    ``compute`` says otherwise)."""
     from tokenizers import Tokenizer
 
     from classifier.model_config import ModelConfig
-    from training.package import flow_array, score_flows
+    from training.package import config_update, flow_array, score_flows
 
-    config = ModelConfig.load(model_dir).model_copy(update={"precision": precision})
+    config = ModelConfig.load(model_dir).model_copy(update=config_update(precision))
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    return lambda convs: flow_array(score_flows(path, config, tokenizer, convs, threads)[0])
+    return lambda convs: flow_array(score_flows(path, config, tokenizer, convs, threads, compute)[0])
 
 
 def torch_scorer(
@@ -157,33 +165,41 @@ def methods(
     args: argparse.Namespace, work: Path, fp32: Path
 ) -> list[tuple[str, str, Callable[[], Callable]]]:
     """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
-    from training.export import quantize_int8, quantize_weights, with_matmul_accuracy
+    from classifier.model_config import ModelConfig
+    from training.export import as_dequantize_linear, quantize_int8, quantize_weights
     from training.package import FFN_DOWN_PROJECTIONS
 
     fused = work / "fused.onnx"
     m, t = args.model, args.threads
+    shipped = m / "model.onnx"
+    shipped_form = ModelConfig.load(m).int8_weights_format
 
-    def graph(build: Callable[[], Path], precision: str) -> Callable[[], Callable]:
-        return lambda: onnx_scorer(build(), precision, m, t)
+    def graph(
+        build: Callable[[], Path], precision: str, compute: Compute | None = None
+    ) -> Callable[[], Callable]:
+        return lambda: onnx_scorer(build(), precision, m, t, compute)
 
     def fused_graph() -> Path:
         return fused if fused.exists() else fuse(fp32, fused)
+
+    def dequantize_linear_form() -> Path:
+        """The shipped weights as DequantizeLinear blocks (what packaging ships since 2026-12-08)."""
+        if shipped_form == "dequantize-linear":
+            return shipped
+        return as_dequantize_linear(shipped, work / "shipped-dequantize-linear.onnx")
 
     rows: list[tuple[str, str, Callable[[], Callable]]] = [
         ("onnxruntime fp32", "exported graph, batches of 16", graph(lambda: fp32, "fp32")),
         ("onnxruntime fp32 fused", "transformers.optimizer bert fusions", graph(fused_graph, "fp32")),
         (
-            "int8-weights, blocks of 32 (shipped)",
-            "MatMulNBits accuracy level 4, int8 embedding rows",
-            graph(lambda: args.model / "model.onnx", "int8-weights"),
+            "int8-weights, blocks of 32 (shipped), int8 products",
+            f"{shipped_form} form, int8 activations per row and block (level 4), int8 embedding rows",
+            graph(lambda: shipped, "int8-weights", "int8"),
         ),
         (
-            "int8-weights, blocks of 32, fp32 compute",
-            "the shipped file at MatMulNBits accuracy level 1 (no int8 activations)",
-            graph(
-                lambda: with_matmul_accuracy(args.model / "model.onnx", work / "w32_acc1.onnx", 1),
-                "int8-weights",
-            ),
+            "int8-weights, blocks of 32, fp32 products",
+            "the shipped weights as DequantizeLinear, dequantised once at load (compute fp32)",
+            graph(dequantize_linear_form, "int8-weights", "fp32"),
         ),
         (
             "int8-weights, blocks of 128",
@@ -234,6 +250,7 @@ def methods(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from classifier.compute import choose_compute, cpu_features
     from classifier.inference import Classifier
     from classifier.model_config import ModelConfig
     from training.package import DecisionAgreementRule, check_agreement
@@ -280,8 +297,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
             "cpu_flags": sorted(
-                _cpu_flags()
+                (cpu_features() or frozenset())
                 & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
+            ),
+            # what "auto" multiplies in on this CPU for a model packaged as DequantizeLinear
+            "auto_compute": choose_compute(
+                "auto", precision="int8-weights", weights_format="dequantize-linear", features=cpu_features()
             ),
             "load_before": load_before,
             "onnxruntime": onnxruntime.__version__,
@@ -304,15 +325,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return set()
-    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
-    return set(line.split(":", 1)[-1].split())
-
-
 def write_results(res: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "precision.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -323,7 +335,12 @@ def write_results(res: dict[str, Any], out: Path) -> None:
         "",
         f"Run {res['date']} on {res['machine']['cpus']} CPUs ({res['machine']['processor']}; flags "
         f"{', '.join(res['machine']['cpu_flags']) or 'none of interest'}), {res['threads']} threads, load "
-        f"average before {res['machine']['load_before']}; onnxruntime {res['machine']['onnxruntime']}.",
+        f"average before {res['machine']['load_before']}; onnxruntime {res['machine']['onnxruntime']}"
+        + (
+            f"; `--compute auto` multiplies DequantizeLinear int8-weights in {auto} here."
+            if (auto := res["machine"].get("auto_compute"))
+            else "."
+        ),
         f"Model `{res['model']['id']}` (shipped as {res['model']['precision']}). "
         f"{res['flows']['n']} flows of `{res['flows']['file']}`: {res['flows']['windows']} windows, "
         f"{res['flows']['tokens']} tokens, {res['flows']['gflop']:.0f} GFLOP.",

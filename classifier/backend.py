@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import onnxruntime as ort
 
+from classifier.compute import Compute
 from classifier.render import Window
 
 DEFAULT_BATCH_SIZE = 16
@@ -23,6 +24,13 @@ DEFAULT_BATCH_SIZE = 16
 EXACT_INT8_BATCH_SIZE = 1
 INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS = "input_ids", "attention_mask", "token_type_ids"
 TOKEN_LOGITS = "token_logits"
+
+# Off, onnxruntime does not fuse DequantizeLinear + MatMul into MatMulNBits: constant folding turns the
+# int8 blocks into fp32 weights at load and the graph is exactly the fp32 reference.
+QDQ_FUSION_OFF = "session.disable_quant_qdq"
+# The fused MatMulNBits' arithmetic: 4 quantises activations to int8 (per row and block of the products).
+QDQ_FUSED_ACCURACY_LEVEL = "session.qdq_matmulnbits_accuracy_level"
+INT8_PRODUCTS_LEVEL = "4"
 
 
 @runtime_checkable
@@ -68,12 +76,16 @@ def exact_batch_size(precision: str) -> int:
     return EXACT_INT8_BATCH_SIZE if precision == "int8" else DEFAULT_BATCH_SIZE
 
 
-def session_options(threads: int | None, *, allow_spinning: bool = True) -> ort.SessionOptions:
+def session_options(
+    threads: int | None, *, allow_spinning: bool = True, compute: Compute | None = None
+) -> ort.SessionOptions:
     """The onnxruntime settings of every scopeguard session (scoring, serving, packaging, export checks).
 
     ``threads`` None: onnxruntime's default (all cores). ``allow_spinning`` False: idle intra-op threads
     sleep instead of spinning, for processes whose other threads (an HTTP event loop) need the cores
-    between model calls."""
+    between model calls. ``compute`` says how DequantizeLinear weights multiply (``choose_compute``); it
+    changes nothing on graphs without them (fp32, dynamic int8, MatMulNBits) and None leaves
+    onnxruntime's defaults."""
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -83,16 +95,24 @@ def session_options(threads: int | None, *, allow_spinning: bool = True) -> ort.
     opts.log_severity_level = 3
     if not allow_spinning:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if compute == "fp32":
+        opts.add_session_config_entry(QDQ_FUSION_OFF, "1")
+    elif compute == "int8":
+        opts.add_session_config_entry(QDQ_FUSED_ACCURACY_LEVEL, INT8_PRODUCTS_LEVEL)
     return opts
 
 
 def onnx_session(
-    path: str | Path, *, threads: int | None = None, allow_spinning: bool = True
+    path: str | Path,
+    *,
+    threads: int | None = None,
+    allow_spinning: bool = True,
+    compute: Compute | None = None,
 ) -> ort.InferenceSession:
     """A CPU session on an ONNX file with ``session_options``."""
     return ort.InferenceSession(
         str(path),
-        sess_options=session_options(threads, allow_spinning=allow_spinning),
+        sess_options=session_options(threads, allow_spinning=allow_spinning, compute=compute),
         providers=["CPUExecutionProvider"],
     )
 
@@ -126,9 +146,18 @@ class OnnxBackend(PaddedBatchBackend):
     """An onnxruntime session on an exported graph: ``input_ids``, ``attention_mask`` (and
     ``token_type_ids`` when the graph has it) -> ``token_logits``. Thread-safe (sessions are)."""
 
-    def __init__(self, session: ort.InferenceSession, *, pad_id: int, precision: str = "fp32") -> None:
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        *,
+        pad_id: int,
+        precision: str = "fp32",
+        compute: Compute | None = None,
+    ) -> None:
         super().__init__(pad_id=pad_id, exact_batch_size=exact_batch_size(precision))
         self.session = session
+        # the product arithmetic the session runs (``choose_compute``); None: the graph's own
+        self.compute: Compute = compute or ("fp32" if precision == "fp32" else "int8")
         self._input_names = {i.name for i in session.get_inputs()}
 
     @classmethod
@@ -140,9 +169,11 @@ class OnnxBackend(PaddedBatchBackend):
         precision: str = "fp32",
         threads: int | None = None,
         allow_spinning: bool = True,
+        compute: Compute | None = None,
     ) -> OnnxBackend:
-        session = onnx_session(path, threads=threads, allow_spinning=allow_spinning)
-        return cls(session, pad_id=pad_id, precision=precision)
+        """``compute`` as ``choose_compute`` resolved it (None: the graph's own arithmetic)."""
+        session = onnx_session(path, threads=threads, allow_spinning=allow_spinning, compute=compute)
+        return cls(session, pad_id=pad_id, precision=precision, compute=compute)
 
     def padded_logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feeds = {INPUT_IDS: ids, ATTENTION_MASK: mask}

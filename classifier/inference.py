@@ -20,6 +20,7 @@ from tokenizers import Tokenizer
 
 from classifier.backend import Backend, OnnxBackend
 from classifier.calibration import calibrate
+from classifier.compute import Compute, choose_compute, cpu_features
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.profile import ProfileRef, resolve_profile
 from classifier.render import ConversationEncoder, Window
@@ -91,6 +92,16 @@ def aggregate_turns(turns: dict[int, tuple[str, float]]) -> TurnLogits:
     return TurnLogits(turns=turns, flow_logit=-math.inf, judged_role="none")
 
 
+def resolve_compute(config: ModelConfig, requested: str = "auto") -> Compute:
+    """The product arithmetic of a model folder on this CPU (``classifier.compute.choose_compute``)."""
+    return choose_compute(
+        requested,
+        precision=config.precision,
+        weights_format=config.int8_weights_format,
+        features=cpu_features(),
+    )
+
+
 class Classifier:
     """A model: its config, its tokenizer's rendering and a ``Backend`` that runs the network.
 
@@ -129,12 +140,15 @@ class Classifier:
         threads: int | None = None,
         cache_windows: int = 0,
         allow_spinning: bool = True,
+        compute: str = "auto",
     ) -> Classifier:
         """``cache_windows`` > 0 keeps that many window scores (see classifier.window_cache): for live
         re-checks of growing conversations; batch scoring of distinct conversations gains nothing.
-        ``allow_spinning`` False for services (see ``classifier.backend.session_options``)."""
+        ``allow_spinning`` False for services (see ``classifier.backend.session_options``).
+        ``compute``: the product arithmetic, "auto" (per CPU), "int8" or "fp32" (``resolve_compute``)."""
         model_dir = Path(model_dir)
         config = ModelConfig.load(model_dir)
+        resolved = resolve_compute(config, compute)
         onnx_path = model_dir / config.onnx_file
         tok_path = model_dir / TOKENIZER_FILE
         for path in (onnx_path, tok_path):
@@ -146,6 +160,7 @@ class Classifier:
             precision=config.precision,
             threads=threads,
             allow_spinning=allow_spinning,
+            compute=resolved,
         )
         cache = WindowCache(cache_windows) if cache_windows > 0 else None
         return cls(model_dir, config, backend, Tokenizer.from_file(str(tok_path)), window_cache=cache)
@@ -157,6 +172,12 @@ class Classifier:
     @property
     def threshold(self) -> float:
         return self.config.threshold
+
+    @property
+    def compute(self) -> Compute:
+        """The product arithmetic of the backend (the graph's own for backends that do not say)."""
+        own: Compute = "fp32" if self.config.precision == "fp32" else "int8"
+        return getattr(self.backend, "compute", own)
 
     @property
     def default_batch_size(self) -> int:

@@ -80,6 +80,10 @@ class ModelConfig(BaseModel):
     # (MatMul weights int8 in blocks, embedding tables int8 per row), activations quantised per row
     # (training/export.py: quantize_weights)
     precision: Literal["fp32", "int8", "int8-weights"] = "fp32"
+    # int8-weights only: how the MatMul weights are stored. "dequantize-linear" (blocks of int8 codes
+    # behind DequantizeLinear) lets the runtime multiply in int8 or fp32, per CPU
+    # (classifier.compute.choose_compute); "matmulnbits" (models packaged before 2026-12-08) fixes int8.
+    int8_weights_format: Literal["matmulnbits", "dequantize-linear"] = "matmulnbits"
     base_model: BaseModelInfo
     created: str | None = None
     # The business profile of conversations that bring none (classifier.profile): for a model folder
@@ -94,6 +98,11 @@ class ModelConfig(BaseModel):
             )
         if tuple(self.labels) != LABELS:
             raise ValueError(f"labels must be {list(LABELS)}, found {list(self.labels)}")
+        if self.int8_weights_format != "matmulnbits" and self.precision != "int8-weights":
+            raise ValueError(
+                f"int8_weights_format {self.int8_weights_format!r} needs precision int8-weights "
+                f"(found {self.precision})"
+            )
         return self
 
     @classmethod
@@ -116,7 +125,10 @@ class ModelConfig(BaseModel):
         return path
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if self.precision != "int8-weights":
+            del data["int8_weights_format"]  # meaningless there: such folders stay as they were
+        return data
 
 
 THRESHOLD_DECIMALS = 3

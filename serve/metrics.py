@@ -143,9 +143,10 @@ class ModelMetrics:
     def queued(self, conversations: int) -> None:
         self._queue_depth.set(conversations)
 
-    def serving(self, model_id: str, precision: str, cache: WindowCache | None) -> None:
-        """The model now served under this name, and its window cache (None when it is off)."""
-        self._info.info({"model_id": model_id, "precision": precision})
+    def serving(self, model_id: str, precision: str, compute: str, cache: WindowCache | None) -> None:
+        """The model now served under this name, its product arithmetic, and its window cache (None when
+        it is off)."""
+        self._info.info({"model_id": model_id, "precision": precision, "compute": compute})
         self._window_cache = cache
 
     def _window_cache_stat(self, name: str) -> float:

@@ -210,6 +210,7 @@ class ModelInfo(BaseModel):
     labels: list[str]
     threshold: float
     precision: str
+    compute: str = Field(description="the matrix products on this server's CPU: int8 or fp32")
     calibration: dict[str, Any]
     base_model: dict[str, Any]
     created: str | None

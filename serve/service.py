@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from classifier.inference import Classifier, Prediction
+from classifier.inference import Classifier, Prediction, resolve_compute
 from classifier.model_config import PROVENANCE_FILE, ModelConfig
 from classifier.model_metrics import MetricsSummary
 from classifier.model_path import resolve_model_dir
@@ -79,11 +79,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def load_model(model_dir: Path, threads: int | None, cache_windows: int = 0) -> LoadedModel:
+def load_model(
+    model_dir: Path, threads: int | None, cache_windows: int = 0, compute: str = "auto"
+) -> LoadedModel:
     """Load a model folder and run a warm-up inference (blocking: call it in a thread)."""
     # onnxruntime threads that spin between requests take the cores the event loop needs: measured at
     # concurrency 1 on 2 cores, p50 99-104 -> 80 ms and server CPU 184-200 -> 148 ms a request
-    classifier = Classifier.load(model_dir, threads=threads, allow_spinning=False)
+    classifier = Classifier.load(model_dir, threads=threads, allow_spinning=False, compute=compute)
     classifier.classify(WARMUP_CONVERSATIONS)  # the first run allocates; requests should not pay for it
     if cache_windows:  # after the warm-up, so the cache holds only requests' windows; one per model
         classifier.window_cache = WindowCache(cache_windows)
@@ -96,11 +98,12 @@ def load_model(model_dir: Path, threads: int | None, cache_windows: int = 0) -> 
     )
 
 
-def check_model_dir(given: Path | str | None, name: ModelName = DEFAULT_MODEL) -> Path:
-    """The folder of the model served as ``name``, with its config validated (cheap; fails fast before
-    serving). The default model falls back like every command's ``--model``; the live one has no fallback."""
+def check_model_dir(given: Path | str | None, name: ModelName = DEFAULT_MODEL, compute: str = "auto") -> Path:
+    """The folder of the model served as ``name``, with its config validated and ``compute`` possible for
+    it (cheap; fails fast before serving). The default model falls back like every command's ``--model``;
+    the live one has no fallback."""
     model_dir = resolve_model_dir(given) if name == DEFAULT_MODEL else _live_model_dir(given)
-    ModelConfig.load(model_dir)
+    resolve_compute(ModelConfig.load(model_dir), compute)
     return model_dir
 
 
@@ -164,7 +167,9 @@ class ModelService:
         """Check every model folder, then load them in the background (``ready`` once all are warm)."""
         given = {DEFAULT_MODEL: self.settings.model, LIVE_MODEL: self.settings.live_model}
         self.slots = {
-            name: ModelSlot(name, check_model_dir(given[name], name), self.metrics.for_model(name))
+            name: ModelSlot(
+                name, check_model_dir(given[name], name, self.settings.compute), self.metrics.for_model(name)
+            )
             for name in self.model_names
         }
         self._load_task = asyncio.get_running_loop().create_task(self._load_first())
@@ -190,7 +195,7 @@ class ModelService:
 
     async def _load(self, model_dir: Path) -> LoadedModel:
         return await asyncio.to_thread(
-            load_model, model_dir, self.settings.threads, self.settings.window_cache
+            load_model, model_dir, self.settings.threads, self.settings.window_cache, self.settings.compute
         )
 
     def _serve(self, slot: ModelSlot, model: LoadedModel) -> None:
@@ -233,7 +238,8 @@ class ModelService:
         if slot.batcher is not None:
             slot.batcher.inference_batch_size = self._inference_batch_size(model.classifier)
             slot.batcher.use(model.classifier)
-        slot.metrics.serving(model.model_id, model.classifier.config.precision, model.classifier.window_cache)
+        clf = model.classifier
+        slot.metrics.serving(model.model_id, clf.config.precision, clf.compute, clf.window_cache)
 
     # -- naming (a one-model service speaks of "the model", as it always did) ----------------------------
 
@@ -332,7 +338,7 @@ class ModelService:
             for name, slot in self.slots.items():
                 given = (model_dirs or {}).get(name, slot.model_dir)
                 try:
-                    loaded[name] = await self._load(check_model_dir(given, name))
+                    loaded[name] = await self._load(check_model_dir(given, name, self.settings.compute))
                 except Exception as exc:
                     raise self._reload_failed(name, previous, exc) from None
             for name, model in loaded.items():

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from classifier.compute import ComputeChoice
 from classifier.schema import DEFAULT_LIMITS, Limits
 
 ENV_PREFIX = "SCOPEGUARD_"
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
     (comma-separated in the environment; ``scopeguard keys new`` makes one). Keys themselves are never
     configured. Admin keys only open ``/v1/admin/*``.
     threads: onnxruntime intra-op threads of each model (None: onnxruntime's choice, all cores).
+    compute: the matrix products of int8-weights models, "auto" (int8 where the CPU has int8 dot products,
+    else fp32), "int8" or "fp32" (classifier.compute.choose_compute; docs/PERFORMANCE.md).
     max_batch_size: conversations the micro-batcher sends to the model together.
     max_wait_ms: how long a micro-batch waits for more requests while traffic is concurrent (an idle
     server sends a lone request at once).
@@ -85,6 +88,7 @@ class Settings(BaseSettings):
     api_key_hashes: KeyHashes = ()
     admin_key_hashes: KeyHashes = ()
     threads: int | None = Field(default=None, ge=1)
+    compute: ComputeChoice = "auto"
     max_batch_size: int = Field(default=32, ge=1)
     max_wait_ms: float = Field(default=2.0, ge=0.0)
     max_queue: int = Field(default=512, ge=1)

@@ -186,13 +186,15 @@ def evaluate_model(
     profile: BusinessProfile | None = None,
     on_progress: Callable[[int], None] | None = None,
     slice_size: int = EVAL_SLICE,
+    compute: str = "auto",
 ) -> dict[str, Any]:
     """Evaluate a model folder (scopeguard.json + ONNX) on labelled conversations; ``profile``: the
     business profile of conversations without their own (classifier.profile). Scores ``slice_size``
-    conversations at a time and calls ``on_progress(done)`` after each slice (progress bars)."""
+    conversations at a time and calls ``on_progress(done)`` after each slice (progress bars).
+    ``compute``: the product arithmetic (classifier.compute.choose_compute), recorded in the result."""
     from classifier.inference import Classifier
 
-    clf = Classifier.load(model_dir, threads=threads)
+    clf = Classifier.load(model_dir, threads=threads, compute=compute)
     raw: list[TurnLogits] = []
     for start in range(0, len(convs), slice_size):
         part = convs[start : start + slice_size]
@@ -201,6 +203,7 @@ def evaluate_model(
             on_progress(len(raw))
     result = evaluate_flows(convs, raw, clf.config.calibration, clf.config.threshold)
     result["model"] = clf.model_id
+    result["compute"] = clf.compute
     return result
 
 

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -215,12 +215,64 @@ def quantize_weights(
     return out_path
 
 
+@dataclass(frozen=True)
+class _NBitsBlocks:
+    """The constants of one MatMulNBits node, one row per output column: ``codes`` [N, blocks, block]
+    (uint8, one code per value), ``zero`` [N, blocks] (uint8), ``scales`` [N, blocks] (float32)."""
+
+    bits: int
+    k: int
+    block_size: int
+    codes: np.ndarray
+    zero: np.ndarray
+    scales: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        """[K, N] float32 weights, ``(code - zero point) * scale`` per block: what the kernel multiplies."""
+        values = (self.codes.astype(np.float32) - self.zero[..., None]) * self.scales[..., None]
+        return np.ascontiguousarray(values.reshape(len(values), -1)[:, : self.k].T)
+
+
+def _nbits_blocks(node: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> _NBitsBlocks:
+    from onnx import helper, numpy_helper
+
+    attrs: dict[str, Any] = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    bits, k, n = attrs.get("bits", 4), attrs["K"], attrs["N"]
+    if bits not in (4, 8) or len(node.input) > 4 or any(x not in inits for x in node.input[1:] if x):
+        raise ExportError(f"{node.name}: only constant 4- or 8-bit MatMulNBits without bias are supported")
+    packed = numpy_helper.to_array(inits[node.input[1]])  # [N, blocks, blob]
+    codes = packed if bits == 8 else _nibbles(packed).reshape(n, packed.shape[1], -1)
+    blocks = codes.shape[1]
+    scales = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32).reshape(n, blocks)
+    if len(node.input) == 4 and node.input[3]:
+        zero = numpy_helper.to_array(inits[node.input[3]])
+        if bits == 4:
+            zero = _nibbles(zero).reshape(n, -1)[:, :blocks]
+        zero = zero.reshape(n, blocks).astype(np.uint8)
+    else:
+        zero = np.full((n, blocks), 2 ** (bits - 1), dtype=np.uint8)  # the symmetric default
+    block_size: int = attrs["block_size"]  # required by MatMulNBits
+    return _NBitsBlocks(bits, k, block_size, codes.astype(np.uint8), zero, scales)
+
+
+def _nibbles(packed: np.ndarray) -> np.ndarray:
+    """4-bit codes packed two to a byte, low nibble first (MatMulNBits), as one uint8 per code."""
+    return np.stack([packed & 0x0F, packed >> 4], axis=-1)
+
+
+def _export_name(node: onnx.NodeProto, bits: int) -> str:
+    """The quantiser named a node "<MatMul>_Q<bits>": the MatMul's export name, which regexes such as
+    training.package.FFN_DOWN_PROJECTIONS select nodes by."""
+    return re.sub(rf"_Q{bits}$", "", node.name)
+
+
 def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
-    """The fp32-compute graph of an int8-weights graph (``quantize_weights``): every MatMulNBits becomes
-    a MatMul on its dequantised weights, ``(code - zero point) * scale`` per block, exactly the values the
-    kernel multiplies. A model folder carries only its int8-weights graph; this rebuilds the reference
-    that int8 kernels are judged against (``benchmarks.bench_precision`` on a clean clone). Embedding rows
-    stay as they are: their lookup already dequantises in fp32."""
+    """The fp32-compute graph of an int8-weights graph (``quantize_weights``, or its DequantizeLinear form
+    ``as_dequantize_linear``): every quantised MatMul weight becomes its fp32 values, ``(code - zero
+    point) * scale`` per block, exactly what the kernels multiply. A model folder carries only its
+    int8-weights graph; this rebuilds the reference that int8 kernels are judged against
+    (``benchmarks.bench_precision`` on a clean clone). Embedding rows stay as they are: their lookup
+    already dequantises in fp32."""
     from onnx import helper, numpy_helper
 
     model = onnx.load(str(weights_path))
@@ -228,33 +280,21 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
     inits = {t.name: t for t in graph.initializer}
     nodes, weights, used = [], [], set()
     for node in graph.node:
-        if node.op_type != "MatMulNBits":
-            nodes.append(node)
-            continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        bits, k, n = attrs.get("bits", 4), attrs["K"], attrs["N"]
-        if bits not in (4, 8) or len(node.input) > 4 or any(x not in inits for x in node.input[1:]):
-            raise ExportError(
-                f"{node.name}: only constant 4- or 8-bit MatMulNBits without bias can be dequantised"
+        if node.op_type == "DequantizeLinear" and all(x in inits for x in node.input if x):
+            weights.append(numpy_helper.from_array(_dequantize_linear_values(node, inits), node.output[0]))
+            used.update(node.input)
+        elif node.op_type == "MatMulNBits":
+            blocks = _nbits_blocks(node, inits)
+            name = f"{node.input[1]}_dequantized"
+            weights.append(numpy_helper.from_array(blocks.dense(), name))
+            used.update(node.input[1:])
+            nodes.append(
+                helper.make_node(
+                    "MatMul", [node.input[0], name], list(node.output), name=_export_name(node, blocks.bits)
+                )
             )
-        packed = numpy_helper.to_array(inits[node.input[1]])  # [N, blocks, blob]
-        codes = packed if bits == 8 else _nibbles(packed).reshape(n, packed.shape[1], -1)
-        scales = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32).reshape(n, -1, 1)
-        if len(node.input) == 4 and node.input[3]:
-            zero = numpy_helper.to_array(inits[node.input[3]])
-            if bits == 4:
-                zero = _nibbles(zero).reshape(n, -1)[:, : codes.shape[1]]
-            zero = zero.reshape(n, -1, 1).astype(np.float32)
         else:
-            zero = np.full((1, 1, 1), 2 ** (bits - 1), dtype=np.float32)  # the symmetric default
-        dense = ((codes.astype(np.float32) - zero) * scales).reshape(n, -1)[:, :k]
-        name = f"{node.input[1]}_dequantized"
-        weights.append(numpy_helper.from_array(np.ascontiguousarray(dense.T), name))
-        used.update(node.input[1:])
-        # the quantiser named it "<MatMul>_Q<bits>": the MatMul gets its export name back (regexes such as
-        # training.package.FFN_DOWN_PROJECTIONS select nodes by it)
-        original = re.sub(rf"_Q{bits}$", "", node.name)
-        nodes.append(helper.make_node("MatMul", [node.input[0], name], list(node.output), name=original))
+            nodes.append(node)
     kept = [t for t in graph.initializer if t.name not in used]
     del graph.initializer[:]
     graph.initializer.extend(kept + weights)
@@ -266,9 +306,96 @@ def dequantize_weights(weights_path: str | Path, out_path: str | Path) -> Path:
     return out_path
 
 
-def _nibbles(packed: np.ndarray) -> np.ndarray:
-    """4-bit codes packed two to a byte, low nibble first (MatMulNBits), as one uint8 per code."""
-    return np.stack([packed & 0x0F, packed >> 4], axis=-1)
+def _dequantize_linear_values(node: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> np.ndarray:
+    """The float32 output of a constant blockwise DequantizeLinear along axis 0 (``as_dequantize_linear``)."""
+    from onnx import helper, numpy_helper
+
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    codes = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
+    scales = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+    zero = (
+        numpy_helper.to_array(inits[node.input[2]]).astype(np.float32)
+        if len(node.input) > 2 and node.input[2]
+        else np.zeros_like(scales)
+    )
+    if attrs.get("axis", 1) != 0 or codes.ndim != 2:
+        raise ExportError(f"{node.name}: only 2-D DequantizeLinear weights blocked on axis 0 are supported")
+    block = attrs.get("block_size", 0) or codes.shape[0]
+    rows = np.arange(codes.shape[0]) // block
+    return np.ascontiguousarray((codes - zero[rows]) * scales[rows])
+
+
+def _integer_tensor(values: np.ndarray, name: str, bits: int) -> onnx.TensorProto:
+    """uint8 values as a UINT8 (8 bits) or packed UINT4 (4 bits) initializer."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    if bits == 8:
+        return numpy_helper.from_array(values, name)
+    return helper.make_tensor(name, TensorProto.UINT4, values.shape, values.flatten().tolist())
+
+
+# Blockwise DequantizeLinear and 4-bit integer tensors need opset 21 and IR version 10.
+BLOCKWISE_DQ_OPSET, BLOCKWISE_DQ_IR_VERSION = 21, 10
+
+
+def as_dequantize_linear(weights_path: str | Path, out_path: str | Path) -> Path:
+    """The same int8-weights graph with every MatMulNBits written as blockwise ``DequantizeLinear`` of
+    its codes + ``MatMul``: the same bytes (codes, one scale and zero point per block), no decision moved.
+
+    Why: a MatMulNBits node fixes its arithmetic in the graph (accuracy level 4: int8 activations, fast
+    only with int8 dot products), while onnxruntime fuses this form into the identical MatMulNBits on
+    request, or dequantises the weights once at load and multiplies in fp32
+    (``classifier.compute.choose_compute``): one file serves CPUs with and without VNNI at their best."""
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(weights_path))
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    nodes, added, used = [], [], set()
+    for node in graph.node:
+        if node.op_type != "MatMulNBits":
+            nodes.append(node)
+            continue
+        blocks = _nbits_blocks(node, inits)
+        name = _export_name(node, blocks.bits)
+        stem = node.input[1].removesuffix(f"_Q{blocks.bits}")
+        codes = np.ascontiguousarray(blocks.codes.reshape(len(blocks.codes), -1)[:, : blocks.k].T)  # [K, N]
+        zero = np.ascontiguousarray(blocks.zero.T)  # [blocks, N]
+        code_t, zero_t = (
+            _integer_tensor(codes, f"{stem}_q", blocks.bits),
+            _integer_tensor(zero, f"{stem}_zero", blocks.bits),
+        )
+        scale_t = numpy_helper.from_array(np.ascontiguousarray(blocks.scales.T), f"{stem}_scale")
+        added += [code_t, scale_t, zero_t]
+        used.update(node.input[1:])
+        weight = f"{stem}_dequantized"
+        nodes.append(
+            helper.make_node(
+                "DequantizeLinear",
+                [code_t.name, scale_t.name, zero_t.name],
+                [weight],
+                name=f"{name}_dequantize",
+                axis=0,
+                block_size=blocks.block_size,
+            )
+        )
+        nodes.append(helper.make_node("MatMul", [node.input[0], weight], list(node.output), name=name))
+    if not added:
+        raise ExportError(f"{weights_path}: no MatMulNBits node (not an int8-weights graph)")
+    kept = [t for t in graph.initializer if t.name not in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + added)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx"):
+            # the graph's other operators mean the same from 17 to 21 (later versions only add types)
+            opset.version = max(opset.version, BLOCKWISE_DQ_OPSET)
+    model.ir_version = max(model.ir_version, BLOCKWISE_DQ_IR_VERSION)
+    out_path = Path(out_path)
+    onnx.save(model, str(out_path))
+    onnx.checker.check_model(str(out_path))
+    return out_path
 
 
 def with_matmul_accuracy(weights_path: str | Path, out_path: str | Path, level: int) -> Path:

@@ -27,6 +27,7 @@ from tokenizers import Tokenizer
 
 from classifier.backend import OnnxBackend
 from classifier.calibration import decide_array
+from classifier.compute import Compute
 from classifier.inference import Classifier, TurnLogits
 from classifier.model_config import (
     DEFAULT_ONNX_FILE,
@@ -41,6 +42,7 @@ from classifier.render import RENDERING_VERSION, ConversationEncoder, RenderConf
 from classifier.schema import Conversation
 from training.export import (
     Exporter,
+    as_dequantize_linear,
     export_checked,
     initializer_digest,
     quantize_int8,
@@ -53,7 +55,10 @@ from training.model import TurnScorer
 log = logging.getLogger(__name__)
 
 FP32_FILE = "model.fp32.onnx"
+WEIGHTS_NBITS_FILE = "model.int8-weights-nbits.onnx"
 WEIGHTS_INT8_FILE = "model.int8-weights.onnx"
+# How a shipped int8-weights graph stores its MatMul weights (ModelConfig.int8_weights_format).
+INT8_WEIGHTS_FORMAT = "dequantize-linear"
 FP16_WEIGHTS_FILE = "model.fp16w.onnx"
 INT8_STORAGE_FILE = "model.int8s.onnx"
 PRECISIONS = ("auto", "auto-int8", "int8", "int8-weights", "fp32")
@@ -100,18 +105,38 @@ class DecisionAgreementRule:
 
 
 def score_flows(
-    onnx_path: Path, config: ModelConfig, tokenizer: Tokenizer, convs: Sequence[Conversation], threads: int
+    onnx_path: Path,
+    config: ModelConfig,
+    tokenizer: Tokenizer,
+    convs: Sequence[Conversation],
+    threads: int,
+    compute: Compute | None = None,
 ) -> tuple[list[TurnLogits], float]:
     """Raw turn/flow logits of ``convs`` scored by one ONNX file through the shipped inference code (at
-    the exact batch size of ``config.precision``), and the seconds it took (the speed measure of a graph)."""
+    the exact batch size of ``config.precision``), and the seconds it took (the speed measure of a graph).
+
+    Quantised graphs run int8 products whatever this CPU would choose: those are what the agreement rule
+    judges (fp32 products of int8-weights are the dequantised fp32 graph itself, the reference);
+    ``compute`` overrides that (benchmarks)."""
     backend = OnnxBackend.from_file(
-        onnx_path, pad_id=config.special_tokens.pad_id, precision=config.precision, threads=threads
+        onnx_path,
+        pad_id=config.special_tokens.pad_id,
+        precision=config.precision,
+        threads=threads,
+        compute=compute or (None if config.precision == "fp32" else "int8"),
     )
     clf = Classifier(onnx_path.parent, config, backend, tokenizer)
     clf.turn_logits_many(convs[:2])  # warm-up: the first run allocates
     start = time.perf_counter()
     raw = clf.turn_logits_many(convs)
     return raw, time.perf_counter() - start
+
+
+def config_update(precision: str) -> dict[str, str]:
+    """The model config fields of a graph packaged at ``precision``."""
+    if precision == "int8-weights":
+        return {"precision": precision, "int8_weights_format": INT8_WEIGHTS_FORMAT}
+    return {"precision": precision}
 
 
 def flow_array(raw: Sequence[TurnLogits]) -> np.ndarray:
@@ -186,7 +211,7 @@ class Packaging:
     def score(
         self, path: Path, precision: str, convs: Sequence[Conversation] | None = None
     ) -> tuple[list[TurnLogits], float]:
-        config = self.draft.model_copy(update={"precision": precision})
+        config = self.draft.model_copy(update=config_update(precision))
         return score_flows(path, config, self.tokenizer, self.check_convs if convs is None else convs,
                            self.threads)  # fmt: skip
 
@@ -216,8 +241,9 @@ class WeightsInt8Result:
 
 
 def check_int8_weights(pack: Packaging) -> WeightsInt8Result:
-    """Weight-only int8 of the fp32 graph, checked on every check flow."""
-    path = quantize_weights(pack.fp32_path, pack.work / WEIGHTS_INT8_FILE)
+    """Weight-only int8 of the fp32 graph, as DequantizeLinear blocks, checked on every check flow."""
+    nbits = quantize_weights(pack.fp32_path, pack.work / WEIGHTS_NBITS_FILE)
+    path = as_dequantize_linear(nbits, pack.work / WEIGHTS_INT8_FILE)
     raw, seconds = pack.score(path, "int8-weights")
     check = _with(pack.check(raw), seconds=seconds, fp32_seconds=pack.fp32_seconds,
                   size_bytes=path.stat().st_size)  # fmt: skip
@@ -337,7 +363,8 @@ def pick_precision(
             tried = "no dynamic int8 variant passed" if choice.int8_variants else "dynamic int8 not tried"
             choice.shipped = weights.graph
             choice.reason = (
-                "int8-weights (MatMul int8 blocks, embedding int8 rows, per-row activation quantisation): "
+                "int8-weights (MatMul int8 blocks as DequantizeLinear, embedding int8 rows; int8 products "
+                "with per-row activation quantisation where the CPU has int8 dot products, else fp32): "
                 f"{how} on all {weights.check.flows} check flows (label agreement "
                 f"{weights.check.label_agreement:.4f}); {tried}"
             )
@@ -488,7 +515,7 @@ def write_model_folder(
         if keep_fp32_in is not None:
             keep_fp32_in.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(fp32_path, keep_fp32_in / FP32_FILE)
-    config = ModelConfig.model_validate({**draft.to_dict(), "precision": choice.shipped.precision})
+    config = ModelConfig.model_validate({**draft.to_dict(), **config_update(choice.shipped.precision)})
     config.save(out)
     log.info("model folder %s: %s, %s", out, config.model_id, report.precision_reason)
     return FolderResult(config=config, report=report, fp32_raw=fp32_raw, shipped_raw=choice.shipped.raw)

@@ -302,6 +302,8 @@ def _warnings(accounting: Any) -> str:
 def _provenance(options: Any, agg: Any, accounting: Any) -> str:
     models = ", ".join(f"{_e(m)} ({n})" for m, n in agg.models.most_common()) or "unknown"
     thresholds = ", ".join(format_threshold(t) for t in sorted(agg.thresholds)) or "unknown"
+    computes = ", ".join(sorted({_e(m.compute) for _, m in accounting.manifests if m.compute}))
+    products = f" <b>Products:</b> {computes}." if computes else ""
     sources = ", ".join(_e(p) for p in options.scores)
     inputs = sorted({_e(i) for _, m in accounting.manifests for i in m.inputs})
     period = accounting.period()
@@ -313,7 +315,7 @@ def _provenance(options: Any, agg: Any, accounting: Any) -> str:
         f"<p class=muted>Generated {generated} from the score files {sources}"
         + (f", scored from {', '.join(inputs)}" if inputs else "")
         + f". <b>Period covered:</b> {period_text}. <b>Model:</b> {models}. "
-        f"<b>Threshold:</b> {thresholds}.</p>"
+        f"<b>Threshold:</b> {thresholds}.{products}</p>"
     )
 
 

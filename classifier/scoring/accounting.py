@@ -69,6 +69,8 @@ class RunManifest(BaseModel):
 
     version: int = MANIFEST_VERSION
     model: str
+    # the product arithmetic the model ran with on the scoring CPU (classifier.compute.choose_compute)
+    compute: str | None = None
     threshold: float | None = None
     ids: str = Field("pseudonymised", description="pseudonymised or raw (--raw-ids)")
     started: str

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from classifier.backend import DEFAULT_BATCH_SIZE, exact_batch_size
-from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction
+from classifier.compute import COMPUTE_CHOICES
+from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction, resolve_compute
 from classifier.manifest import file_sha256
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.profile import profile_label
@@ -62,7 +63,8 @@ class ScoreJob:
     would depend on the conversations batched with it; see docs/SCORING.md), DEFAULT_BATCH_SIZE for
     fp32 (batch-invariant). strict: stop at the first unusable
     record. resume: continue a stopped run from ``OUT.progress.json``. profile: the business profile of
-    conversations that carry none (``--business``; classifier.profile).
+    conversations that carry none (``--business``; classifier.profile). compute: the product arithmetic,
+    "auto" (per CPU), "int8" or "fp32" (classifier.compute.choose_compute).
     """
 
     inputs: tuple[str, ...]
@@ -83,8 +85,11 @@ class ScoreJob:
     profile: BusinessProfile | None = None
     raw_ids: bool = False
     id_key: Path | None = None
+    compute: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.compute not in COMPUTE_CHOICES:
+            raise ValueError(f"compute must be one of {', '.join(COMPUTE_CHOICES)}, got {self.compute!r}")
         for name in ("workers", "chunk_size", "batch_size", "max_batch_tokens"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -129,6 +134,7 @@ class ScoreSummary:
     stopped_early: bool = False
     already_complete: bool = False
     model_id: str = ""
+    compute: str = ""
     out: Path | None = None
     quarantine: Path | None = None
     summary_file: Path | None = None
@@ -160,15 +166,21 @@ class ScoreSummary:
 # -- settings and checkpoint -----------------------------------------------------------------------
 
 
-def model_fingerprint(model_dir: Path) -> dict[str, str]:
-    """Model id, precision and content hashes of the files that decide the scores."""
+def model_fingerprint(model_dir: Path, compute: str = "auto") -> dict[str, str]:
+    """Model id, precision, product arithmetic on this CPU and content hashes of the files that decide
+    the scores (a resume on a CPU that multiplies differently is refused)."""
     config = ModelConfig.load(model_dir)
     files = (model_dir / "scopeguard.json", model_dir / config.onnx_file, model_dir / TOKENIZER_FILE)
     for path in files:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: the model folder {model_dir} is incomplete")
     hashes = {path.name: file_sha256(path) for path in files}
-    return {"model_id": config.model_id, "precision": config.precision, **hashes}
+    return {
+        "model_id": config.model_id,
+        "precision": config.precision,
+        "compute": resolve_compute(config, compute),
+        **hashes,
+    }
 
 
 def job_settings(job: ScoreJob, files: Sequence[Path], model: dict[str, str]) -> dict[str, Any]:
@@ -246,7 +258,7 @@ _WORKER_BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 def _init_worker(job: ScoreJob, batch_size: int) -> None:
     global _WORKER_CLASSIFIER, _WORKER_JOB, _WORKER_BATCH_SIZE
-    _WORKER_CLASSIFIER = Classifier.load(job.model_dir, threads=job.threads_per_worker)
+    _WORKER_CLASSIFIER = Classifier.load(job.model_dir, threads=job.threads_per_worker, compute=job.compute)
     _WORKER_JOB, _WORKER_BATCH_SIZE = job, batch_size
 
 
@@ -280,7 +292,7 @@ class _Scorer:
         self.clf: Classifier | None = None
         threads = job.threads_per_worker
         if job.workers == 1:
-            self.clf = Classifier.load(job.model_dir, threads=threads)
+            self.clf = Classifier.load(job.model_dir, threads=threads, compute=job.compute)
         else:
             # spawn: onnxruntime's thread pools do not survive fork, and spawn behaves alike everywhere
             self.pool = ProcessPoolExecutor(
@@ -362,6 +374,7 @@ def _manifest(
         files.append(counts)
     return RunManifest(
         model=summary.model_id,
+        compute=summary.compute or None,
         threshold=account.threshold,
         ids="pseudonymised" if pseudo.active else "raw",
         started=account.started,
@@ -408,10 +421,10 @@ def _run_score(job: ScoreJob, summary: ScoreSummary, *, err: TextIO | None = Non
             "optionally .gz); check the path"
         )
     pseudo = Pseudonymiser.from_settings(job.raw_ids, job.id_key)
-    model = model_fingerprint(job.model_dir)
+    model = model_fingerprint(job.model_dir, job.compute)
     settings_hash = _settings_hash(job_settings(job, files, model))
     checkpoint = _resume_point(job, settings_hash, model["model_id"], err)
-    summary.model_id = model["model_id"]
+    summary.model_id, summary.compute = model["model_id"], model["compute"]
     summary.profile = None if job.profile is None else profile_label(job.profile)
     if checkpoint is not None and checkpoint.complete:
         summary.read = summary.resumed_from = checkpoint.records_done

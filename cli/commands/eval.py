@@ -17,6 +17,7 @@ from typing import Any
 
 from cli.commands.reader_args import (
     add_business_argument,
+    add_compute_argument,
     add_reader_arguments,
     business_profile,
     reader_kwargs,
@@ -31,6 +32,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_reader_arguments(parser)
     add_business_argument(parser)
+    add_compute_argument(parser)
     parser.add_argument(
         "--model",
         type=Path,
@@ -41,8 +43,6 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(func=run)
-
-
 
 
 def _fmt(value: float | None) -> str:
@@ -58,7 +58,7 @@ def _print_text(result: dict[str, Any], out: Any) -> None:
     from classifier.model_config import format_threshold
     from training.evaluate import summary_line
 
-    print(summary_line(result["model"], result), file=out)
+    print(summary_line(result["model"], result) + f" ({result['compute']} products)", file=out)
     o = result["overall"]
     (tn, fp), (fn, tp) = o["confusion_matrix"]["matrix"]
     print(f"confusion (rows true, columns predicted; business_support, general_assistance): "
@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no labelled conversation to evaluate ({len(convs)} valid, {len(errors)} invalid)")
     from classifier.model_path import resolve_model_dir
 
-    result = _evaluate(resolve_model_dir(args.model), convs, args.threads, business_profile(args))
+    result = _evaluate(
+        resolve_model_dir(args.model), convs, args.threads, business_profile(args), args.compute
+    )
     result["invalid"] = len(errors)
     if args.json:
         result["errors"] = [e.to_dict() for e in errors]
@@ -112,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if not errors else 1
 
 
-def _evaluate(model_dir: Path, convs: list[Any], threads: int | None, profile: Any) -> dict[str, Any]:
+def _evaluate(
+    model_dir: Path, convs: list[Any], threads: int | None, profile: Any, compute: str
+) -> dict[str, Any]:
     """``training.evaluate.evaluate_model`` with a progress bar (or log line) on stderr."""
     from classifier.scoring.progress import Progress
     from training.evaluate import evaluate_model
@@ -123,5 +127,6 @@ def _evaluate(model_dir: Path, convs: list[Any], threads: int | None, profile: A
             convs,
             threads=threads,
             profile=profile,
+            compute=compute,
             on_progress=lambda done: progress.update(done, done, 0),
         )

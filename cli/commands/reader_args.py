@@ -76,6 +76,20 @@ def add_business_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_compute_argument(parser: argparse.ArgumentParser) -> None:
+    """--compute: the product arithmetic of int8-weights models (classifier.compute.choose_compute)."""
+    from classifier.compute import COMPUTE_CHOICES
+
+    parser.add_argument(
+        "--compute",
+        choices=COMPUTE_CHOICES,
+        default="auto",
+        help="matrix products in int8 or fp32 (default auto: int8 where the CPU has int8 dot products, "
+        "VNNI or Arm dotprod, else fp32; only models packaged as DequantizeLinear int8-weights can "
+        "choose; docs/PERFORMANCE.md)",
+    )
+
+
 def business_profile(args: argparse.Namespace) -> Any:
     """The loaded ``--business`` profile (a classifier.schema.BusinessProfile), or None."""
     if args.business is None:

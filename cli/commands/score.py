@@ -18,6 +18,7 @@ from typing import Any
 from cli.commands.reader_args import (
     _positive_int,
     add_business_argument,
+    add_compute_argument,
     add_reader_arguments,
     business_profile,
     reader_kwargs,
@@ -40,6 +41,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_reader_arguments(parser)
     add_business_argument(parser)
+    add_compute_argument(parser)
     parser.add_argument("--out", required=True, type=Path, help="output file: .jsonl, .csv or .parquet")
     parser.add_argument(
         "--model",
@@ -125,7 +127,7 @@ def print_summary(summary: Any, out: Any) -> None:
         print("stopped at the first unusable record (--strict)", file=out)
     if summary.duplicates:
         print(f"{summary.duplicates} duplicate ids quarantined (each conversation is scored once)", file=out)
-    print(f"scores: {summary.out}  model: {summary.model_id}", file=out)
+    print(f"scores: {summary.out}  model: {summary.model_id} ({summary.compute} products)", file=out)
     if summary.profile is not None:
         print(f"business profile for records without their own: {summary.profile}", file=out)
     if summary.summary_file is not None:
@@ -145,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
                 "--business is not available with --engine spark yet: put the profile in "
                 "each record's meta.business, or use the local engine"
             )
+        if args.compute != "auto":
+            raise ValueError(
+                "--compute is not available with --engine spark: each executor picks its CPU's best "
+                "arithmetic (auto); use the local engine to force one"
+            )
         return run_spark_score(args, model_dir)
     job = ScoreJob(
         inputs=tuple(args.paths),
@@ -160,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         profile=business_profile(args),
         raw_ids=args.raw_ids,
         id_key=args.id_key,
+        compute=args.compute,
         **reader_kwargs(args),
     )
     try:

@@ -27,6 +27,8 @@ def _port(value: str) -> int:
 
 
 def add_parser(subparsers: Any) -> None:
+    from classifier.compute import COMPUTE_CHOICES
+
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP service (POST /v1/classify) on a model folder",
@@ -61,6 +63,12 @@ def add_parser(subparsers: Any) -> None:
         help="worker processes, each with its own model (default 1)",
     )
     parser.add_argument(
+        "--compute",
+        choices=COMPUTE_CHOICES,
+        help="matrix products of int8-weights models (default: $SCOPEGUARD_COMPUTE, else auto: int8 where "
+        "the CPU has int8 dot products, else fp32; docs/PERFORMANCE.md)",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="accept requests without an API key (local experiments only; prints a warning)",
@@ -70,7 +78,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {"host": args.host, "port": args.port, "workers": args.workers}
+    values: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "compute": args.compute,
+    }
     if args.model is not None:
         values["model"] = Path(args.model)
     if args.live_model is not None:
@@ -100,8 +113,12 @@ def run(args: argparse.Namespace) -> int:
         problems = validation_problems(exc, top="settings").replace("Value error, ", "")
         raise ValueError(f"invalid settings: {problems}") from None
     # fail here, before binding, if a model is unusable
-    model_dir = check_model_dir(settings.model)
-    live_dir = check_model_dir(settings.live_model, LIVE_MODEL) if settings.live_model is not None else None
+    model_dir = check_model_dir(settings.model, compute=settings.compute)
+    live_dir = (
+        check_model_dir(settings.live_model, LIVE_MODEL, settings.compute)
+        if settings.live_model is not None
+        else None
+    )
     settings = settings.model_copy(update={"model": model_dir, "live_model": live_dir})
     if settings.business is not None:
         from classifier.profile import load_profile

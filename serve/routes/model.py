@@ -46,6 +46,7 @@ async def model_info(
         labels=list(config.labels),
         threshold=config.threshold,
         precision=config.precision,
+        compute=model.classifier.compute,
         calibration=config.calibration.model_dump(),
         base_model=config.base_model.model_dump(),
         created=config.created,

@@ -48,8 +48,9 @@ def test_short_conversation_is_one_window_owning_every_turn(word_tokenizer: Toke
 
 
 def test_long_conversation_is_split_with_context_and_each_turn_owned_once(word_tokenizer: Tokenizer) -> None:
-    cfg = RenderConfig(max_tokens=24, max_turn_tokens=8, turn_tail_tokens=2, context_tokens=4,
-                       max_system_tokens=2)
+    cfg = RenderConfig(
+        max_tokens=24, max_turn_tokens=8, turn_tail_tokens=2, context_tokens=4, max_system_tokens=2
+    )
     enc = ConversationEncoder(word_tokenizer, cfg, CLS, SEP)
     text = "where is my order the poem about sea"
     turns = [("user" if i % 2 == 0 else "assistant", text) for i in range(10)]
@@ -65,8 +66,9 @@ def test_long_conversation_is_split_with_context_and_each_turn_owned_once(word_t
 
 
 def test_capped_turn_keeps_head_and_tail(word_tokenizer: Tokenizer) -> None:
-    cfg = RenderConfig(max_tokens=32, max_turn_tokens=6, turn_tail_tokens=2, context_tokens=4,
-                       max_system_tokens=4)
+    cfg = RenderConfig(
+        max_tokens=32, max_turn_tokens=6, turn_tail_tokens=2, context_tokens=4, max_system_tokens=4
+    )
     enc = ConversationEncoder(word_tokenizer, cfg, CLS, SEP)
     (w,) = enc.encode(conv(("assistant", "hi where is my order the poem about sea thanks")))
     vocab = word_tokenizer.get_vocab()
@@ -82,5 +84,6 @@ def test_system_only_conversation_has_one_window_without_spans(word_tokenizer: T
 
 def test_render_config_rejects_budget_that_cannot_hold_a_turn() -> None:
     with pytest.raises(ValidationError, match="cannot hold"):
-        RenderConfig(max_tokens=64, max_turn_tokens=60, context_tokens=10, max_system_tokens=0,
-                     turn_tail_tokens=4)
+        RenderConfig(
+            max_tokens=64, max_turn_tokens=60, context_tokens=10, max_system_tokens=0, turn_tail_tokens=4
+        )

@@ -57,7 +57,8 @@ def test_the_last_row_of_an_id_counts(capsys, tmp_path):
 
 def manifest(read: int, scored: int, quarantined: int) -> RunManifest:
     return RunManifest(
-        model="m-1", threshold=0.4855, started="2026-03-31T10:00:00Z", finished="2026-03-31T10:01:00Z",
+        model="m-1", compute="fp32", threshold=0.4855, started="2026-03-31T10:00:00Z",
+        finished="2026-03-31T10:01:00Z",
         complete=True, inputs=["archive/"], read=read, scored=scored, quarantined=quarantined,
         files=[FileCounts(file="archive/march.jsonl", read=read, scored=scored, quarantined=quarantined)],
         period=Period(first="2026-03-01T08:00:00Z", last="2026-03-29T17:00:00Z"),
@@ -74,6 +75,7 @@ def test_the_page_accounts_for_every_input_file_the_period_and_the_model(capsys,
     assert "archive/march.jsonl 103 100 3 0" in text
     assert "Period covered: 2026-03-01T08:00:00Z to 2026-03-29T17:00:00Z" in text
     assert "Model: m-1 (100)" in text and "Threshold: 0.485" in text and "0.4855" not in text
+    assert "Products: fp32." in text
     assert "3 of 103 records (2.9%) could not be scored" in text
     assert "NOT the primary function" in text  # 2.9% is under the default --max-unscored of 5%
 

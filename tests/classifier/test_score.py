@@ -373,3 +373,17 @@ def test_a_terminal_gets_a_rich_progress_bar(capsys, tmp_path, tiny_model_dir, m
     shown = terminal.getvalue()
     assert "scoring" in shown and "records" in shown and "ETA" in shown
     assert "━" in shown  # rich's bar
+
+
+def test_the_summary_names_the_arithmetic_and_one_the_model_lacks_is_a_usage_error(
+    capsys, tmp_path, tiny_model_dir
+):
+    sample = FIXTURES / "sample.jsonl"
+    code, out, _ = score(capsys, sample, "--model", tiny_model_dir, "--out", tmp_path / "a.jsonl")
+    assert code == 0 and "(int8 products)" in out  # the tiny model is dynamic int8
+    refused = tmp_path / "b.jsonl"
+    code, _, err = score(capsys, sample, "--model", tiny_model_dir, "--out", refused, "--compute", "fp32")
+    assert code == 2 and "this model computes in int8 only" in err
+    assert not refused.exists()
+    code, _, err = score(capsys, sample, "--engine", "spark", "--out", tmp_path / "c", "--compute", "int8")
+    assert code == 2 and "--compute is not available with --engine spark" in err

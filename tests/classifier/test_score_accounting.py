@@ -50,6 +50,7 @@ def test_the_summary_sidecar_accounts_for_every_file(capsys, tmp_path, tiny_mode
     assert score(capsys, SAMPLE, bad, "--model", tiny_model_dir, "--out", out)[0] == 0
     manifest = RunManifest.load(summary_path(out))
     assert manifest.complete and manifest.model and manifest.threshold is not None
+    assert manifest.compute == "int8"  # the tiny model is dynamic int8
     assert manifest.read == manifest.scored + manifest.quarantined
     by_file = {f.file: f for f in manifest.files}
     assert by_file[str(SAMPLE)].scored == 6 and by_file[str(bad)].quarantined >= 1

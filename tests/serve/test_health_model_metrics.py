@@ -31,9 +31,11 @@ def test_503_until_the_model_is_loaded_and_warm(
     release = threading.Event()
     real_load = serve.service.load_model
 
-    def slow_load(model_dir: Path, threads: int | None, cache_windows: int) -> serve.service.LoadedModel:
+    def slow_load(
+        model_dir: Path, threads: int | None, cache_windows: int, compute: str
+    ) -> serve.service.LoadedModel:
         release.wait(30)
-        return real_load(model_dir, threads, cache_windows)
+        return real_load(model_dir, threads, cache_windows, compute)
 
     monkeypatch.setattr(serve.service, "load_model", slow_load)
     with TestClient(create_app(make_settings(tiny_model_dir))) as client:
@@ -77,6 +79,14 @@ def test_a_missing_model_folder_stops_startup(tmp_path: Path) -> None:
         pass
 
 
+def test_an_arithmetic_the_model_cannot_run_stops_startup(tiny_model_dir: Path) -> None:
+    app = create_app(make_settings(tiny_model_dir, compute="fp32"))  # the tiny model is dynamic int8
+    with pytest.raises(ValueError, match="this model computes in int8 only"), TestClient(app):
+        pass
+    with pytest.raises(ValueError, match="compute"):
+        make_settings(tiny_model_dir, compute="bf16")
+
+
 def test_model_info_without_card_files(client: TestClient, tiny_model_dir: Path) -> None:
     data = client.get("/v1/model", headers=AUTH).json()
     config = json.loads((tiny_model_dir / "scopeguard.json").read_text())
@@ -84,6 +94,7 @@ def test_model_info_without_card_files(client: TestClient, tiny_model_dir: Path)
     assert data["labels"] == ["business_support", "general_assistance"]
     assert data["threshold"] == config["threshold"]
     assert data["precision"] == config["precision"]
+    assert data["compute"] == "int8"  # dynamic int8: the graph fixes its arithmetic
     assert data["metrics"] is None and data["provenance"] is None
 
 
@@ -147,7 +158,7 @@ def test_metrics_count_requests_labels_batches_and_model(tiny_model_dir: Path) -
         if line.startswith("scopeguard_predictions_total{")
     )
     assert total == 5.0  # 3 single + 2 batch items; warm-up conversations are not predictions
-    assert 'scopeguard_model_info{model_id="scopeguard-tiny' in text
+    assert 'scopeguard_model_info{compute="int8",model_id="scopeguard-tiny' in text
     assert "scopeguard_ready 1.0" in text
 
 

@@ -162,8 +162,9 @@ def test_metrics_carry_a_model_label(two_models: TestClient) -> None:
     assert _metric(metrics, f'scopeguard_predictions_total{{label="{label}",model="live"}}') == 2
     assert _metric(metrics, 'scopeguard_inference_batch_conversations_count{model="default"}') == 1
     assert _metric(metrics, 'scopeguard_inference_batch_conversations_count{model="live"}') == 2
-    assert f'scopeguard_model_info{{model="default",model_id="{TEACHER}",precision="int8"}} 1.0' in metrics
-    assert f'scopeguard_model_info{{model="live",model_id="{STUDENT}",precision="int8"}} 1.0' in metrics
+    for name, model_id in (("default", TEACHER), ("live", STUDENT)):
+        info = f'compute="int8",model="{name}",model_id="{model_id}",precision="int8"'
+        assert f"scopeguard_model_info{{{info}}} 1.0" in metrics
     assert _metric(metrics, 'scopeguard_window_cache_windows{model="default",result="hit"}') == 0
     assert _metric(metrics, 'scopeguard_window_cache_windows{model="live",result="hit"}') > 0
     assert 'scopeguard_queue_conversations{model="live"}' in metrics

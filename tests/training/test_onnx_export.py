@@ -263,6 +263,66 @@ def test_fp32_compute_of_int8_weights_is_the_dequantised_graph(tiny_parts, fp32_
         with_matmul_accuracy(fp32_path, tmp_path / "x.onnx", 1)
 
 
+@pytest.mark.parametrize("bits", [8, 4])
+def test_dequantize_linear_form_computes_like_matmulnbits_in_int8_and_like_the_reference_in_fp32(
+    tiny_parts, fp32_path, tmp_path, bits
+):
+    from training.export import as_dequantize_linear, dequantize_weights
+
+    _, special, windows = tiny_parts
+    packed = quantize_weights(fp32_path, tmp_path / "w.onnx", matmul_bits=bits, min_table_rows=16)
+    form = as_dequantize_linear(packed, tmp_path / "dq.onnx")
+    graph = onnx.load(str(form)).graph
+    ops = [n.op_type for n in graph.node]
+    assert "MatMulNBits" not in ops
+    assert ops.count("DequantizeLinear") == len(_nbits_constants(packed)) > 0
+    names = sorted(n.name for n in graph.node if n.op_type == "MatMul")
+    assert names == sorted(n.name for n in onnx.load(str(fp32_path)).graph.node if n.op_type == "MatMul")
+    assert form.stat().st_size < 1.1 * packed.stat().st_size, "the same codes and scales, not fp32 weights"
+    ids, mask = pad_windows(windows, special.pad_id)
+    nbits = onnx_token_logits(onnx_session(packed), ids, mask)
+    reference = onnx_token_logits(onnx_session(dequantize_weights(packed, tmp_path / "ref.onnx")), ids, mask)
+    assert not np.array_equal(nbits, reference), "int8 products differ from fp32 ones, or the test is blind"
+
+    def logits(compute):
+        session = core_onnx_session(form, threads=1, compute=compute)
+        return onnx_token_logits(session, ids, mask)
+
+    np.testing.assert_array_equal(logits("int8"), nbits)
+    np.testing.assert_array_equal(logits("fp32"), reference)
+    # the reference rebuilt from this form is the same graph as from MatMulNBits
+    again = onnx_token_logits(onnx_session(dequantize_weights(form, tmp_path / "ref2.onnx")), ids, mask)
+    np.testing.assert_array_equal(again, reference)
+    with pytest.raises(ExportError, match="no MatMulNBits"):
+        as_dequantize_linear(fp32_path, tmp_path / "x.onnx")
+
+
+def test_an_int8_weights_folder_ships_dequantize_linear_and_scores_in_either_arithmetic(tmp_path):
+    from training.export import dequantize_weights
+    from training.package import score_flows
+    from training.tiny import build_tiny_model
+
+    folder = build_tiny_model(tmp_path / "model", FALLBACK_TEXTS, precision="int8-weights")
+    config = ModelConfig.load(folder)
+    assert (config.precision, config.int8_weights_format) == ("int8-weights", "dequantize-linear")
+    assert "DequantizeLinear" in {n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node}
+    convs = conversations_from_texts(FALLBACK_TEXTS)[:6]
+    by_compute = {
+        compute: [p.score for p in Classifier.load(folder, threads=1, compute=compute).classify(convs)]
+        for compute in ("int8", "fp32")
+    }
+    reference = dequantize_weights(folder / "model.onnx", tmp_path / "ref.onnx")
+    fp32_config = config.model_copy(update={"precision": "fp32", "int8_weights_format": "matmulnbits"})
+    tokenizer = Classifier.load(folder, threads=1).encoder.tokenizer
+    raw, _ = score_flows(reference, fp32_config, tokenizer, convs, threads=1)
+    np.testing.assert_allclose(
+        [r.flow_logit for r in Classifier.load(folder, threads=1, compute="fp32").turn_logits_many(convs)],
+        [r.flow_logit for r in raw],
+        atol=1e-6,
+    )
+    assert by_compute["int8"] != by_compute["fp32"], "the two arithmetics really differ here"
+
+
 def _nbits_constants(path):
     """(codes, scales) of every MatMulNBits node of a graph, in node order."""
     graph = onnx.load(str(path)).graph
