@@ -20,7 +20,7 @@ from classifier.schema import RecordError
 
 PROG = "scopeguard"
 COMMANDS: tuple[str, ...] = (
-    "validate", "eval", "train", "score", "report", "serve", "keys", "data", "review",
+    "validate", "eval", "train", "score", "report", "serve", "keys", "data", "review", "repack",
 )  # fmt: skip
 USAGE_ERROR = 2
 
