@@ -398,28 +398,6 @@ def as_dequantize_linear(weights_path: str | Path, out_path: str | Path) -> Path
     return out_path
 
 
-def with_matmul_accuracy(weights_path: str | Path, out_path: str | Path, level: int) -> Path:
-    """An int8-weights graph with every MatMulNBits' ``accuracy_level`` set to ``level``: 4 multiplies
-    int8 activations (fast with VNNI), 1 dequantises the weights and multiplies in fp32 (faster without
-    VNNI: 8.1 against 5.9 conversations/s on an AVX2 EPYC, benchmarks/results/avx2/precision.md)."""
-    from onnx import helper
-
-    model = onnx.load(str(weights_path))
-    found = 0
-    for node in model.graph.node:
-        if node.op_type != "MatMulNBits":
-            continue
-        kept = [a for a in node.attribute if a.name != "accuracy_level"]
-        del node.attribute[:]
-        node.attribute.extend([*kept, helper.make_attribute("accuracy_level", level)])
-        found += 1
-    if not found:
-        raise ExportError(f"{weights_path}: no MatMulNBits node (not an int8-weights graph)")
-    out_path = Path(out_path)
-    onnx.save(model, str(out_path))
-    return out_path
-
-
 def _quantize_embedding_rows(model: onnx.ModelProto, min_rows: int) -> None:
     """Replace ``Gather(table, ids)`` on a float table of >= ``min_rows`` rows by an int8 lookup.
 

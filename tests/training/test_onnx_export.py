@@ -242,27 +242,6 @@ def test_dequantised_weights_are_the_int8_weights_graphs_own_values(tiny_parts, 
             np.testing.assert_allclose(scales, scales_again, rtol=1e-6)
 
 
-def test_fp32_compute_of_int8_weights_is_the_dequantised_graph(tiny_parts, fp32_path, tmp_path):
-    from training.export import dequantize_weights, with_matmul_accuracy
-
-    _, special, windows = tiny_parts
-    packed = quantize_weights(fp32_path, tmp_path / "w.onnx", min_table_rows=16)
-    level1 = with_matmul_accuracy(packed, tmp_path / "w1.onnx", 1)
-    levels = {
-        a.i for n in onnx.load(str(level1)).graph.node if n.op_type == "MatMulNBits" for a in n.attribute
-        if a.name == "accuracy_level"
-    }  # fmt: skip
-    assert levels == {1}
-    ids, mask = pad_windows(windows, special.pad_id)
-    real = mask.astype(bool)
-    dense = onnx_token_logits(onnx_session(dequantize_weights(packed, tmp_path / "d.onnx")), ids, mask)
-    np.testing.assert_allclose(
-        onnx_token_logits(onnx_session(level1), ids, mask)[real], dense[real], atol=1e-4
-    )
-    with pytest.raises(ExportError, match="no MatMulNBits"):
-        with_matmul_accuracy(fp32_path, tmp_path / "x.onnx", 1)
-
-
 @pytest.mark.parametrize("bits", [8, 4])
 def test_dequantize_linear_form_computes_like_matmulnbits_in_int8_and_like_the_reference_in_fp32(
     tiny_parts, fp32_path, tmp_path, bits
