@@ -45,6 +45,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from classifier.compute import Compute
+    from classifier.model_config import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -162,17 +163,17 @@ def reference_graph(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
 
 
 def methods(
-    args: argparse.Namespace, work: Path, fp32: Path
+    args: argparse.Namespace, work: Path, fp32: Path, config: ModelConfig
 ) -> list[tuple[str, str, Callable[[], Callable]]]:
     """(name, notes, factory of a scorer); graphs are built lazily, inside the run."""
-    from classifier.model_config import ModelConfig
+    from classifier.compute import DEQUANTIZE_LINEAR
     from training.export import as_dequantize_linear, quantize_int8, quantize_weights
     from training.package import FFN_DOWN_PROJECTIONS
 
     fused = work / "fused.onnx"
     m, t = args.model, args.threads
     shipped = m / "model.onnx"
-    shipped_form = ModelConfig.load(m).int8_weights_format
+    shipped_form = config.int8_weights_format
 
     def graph(
         build: Callable[[], Path], precision: str, compute: Compute | None = None
@@ -184,7 +185,7 @@ def methods(
 
     def dequantize_linear_form() -> Path:
         """The shipped weights as DequantizeLinear blocks (what packaging ships since 2026-12-08)."""
-        if shipped_form == "dequantize-linear":
+        if shipped_form == DEQUANTIZE_LINEAR:
             return shipped
         return as_dequantize_linear(shipped, work / "shipped-dequantize-linear.onnx")
 
@@ -250,7 +251,7 @@ def methods(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from classifier.compute import choose_compute, cpu_features
+    from classifier.compute import DEQUANTIZE_LINEAR, choose_compute, cpu_features
     from classifier.inference import Classifier
     from classifier.model_config import ModelConfig
     from training.package import DecisionAgreementRule, check_agreement
@@ -267,7 +268,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-precision-") as tmp:
         fp32, fp32_source = reference_graph(args, Path(tmp))
         flops = window_flops(lengths, model_macs(fp32))
-        for name, notes, factory in methods(args, Path(tmp), fp32):
+        for name, notes, factory in methods(args, Path(tmp), fp32, config):
             print(f"[bench-precision] {name} ...", flush=True)
             logits, seconds = timed(factory(), convs)
             if reference is None:
@@ -291,18 +292,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  {results[-1]['conversations_per_s']:.1f} conv/s, agreement {check.label_agreement:.4f}")
     import onnxruntime
 
+    features = cpu_features()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
             "cpu_flags": sorted(
-                (cpu_features() or frozenset())
+                (features or frozenset())
                 & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
             ),
             # what "auto" multiplies in on this CPU for a model packaged as DequantizeLinear
             "auto_compute": choose_compute(
-                "auto", precision="int8-weights", weights_format="dequantize-linear", features=cpu_features()
+                "auto", precision="int8-weights", weights_format=DEQUANTIZE_LINEAR, features=features
             ),
             "load_before": load_before,
             "onnxruntime": onnxruntime.__version__,

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import onnxruntime as ort
 
-from classifier.compute import Compute
+from classifier.compute import Compute, fixed_compute
 from classifier.render import Window
 
 DEFAULT_BATCH_SIZE = 16
@@ -157,7 +157,7 @@ class OnnxBackend(PaddedBatchBackend):
         super().__init__(pad_id=pad_id, exact_batch_size=exact_batch_size(precision))
         self.session = session
         # the product arithmetic the session runs (``choose_compute``); None: the graph's own
-        self.compute: Compute = compute or ("fp32" if precision == "fp32" else "int8")
+        self.compute: Compute = compute or fixed_compute(precision)
         self._input_names = {i.name for i in session.get_inputs()}
 
     @classmethod

@@ -17,6 +17,8 @@ from typing import Literal, get_args
 Compute = Literal["int8", "fp32"]
 ComputeChoice = Literal["auto", "int8", "fp32"]
 COMPUTE_CHOICES: tuple[str, ...] = get_args(ComputeChoice)
+# ModelConfig.int8_weights_format of the graphs that leave the arithmetic to the runtime.
+DEQUANTIZE_LINEAR = "dequantize-linear"
 # CPU features with int8 dot-product instructions (x86 VNNI/AMX, Arm dotprod/i8mm). Where they are
 # missing, int8 products are slower than fp32 ones: the int8-weights e5 model scored 5.9 conversations/s
 # with int8 products and 9.3 with fp32 ones on an AVX2 EPYC, 1.13x faster in int8 on an AVX-512 VNNI one
@@ -40,6 +42,17 @@ def cpu_features(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     return None
 
 
+def check_compute_choice(requested: str) -> None:
+    """ValueError unless ``requested`` is one of ``COMPUTE_CHOICES``."""
+    if requested not in COMPUTE_CHOICES:
+        raise ValueError(f"compute must be one of {', '.join(COMPUTE_CHOICES)}, got {requested!r}")
+
+
+def fixed_compute(precision: str) -> Compute:
+    """The arithmetic a graph of ``precision`` runs when it leaves no choice: fp32 for fp32, else int8."""
+    return "fp32" if precision == "fp32" else "int8"
+
+
 def choose_compute(
     requested: str, *, precision: str, weights_format: str, features: frozenset[str] | None
 ) -> Compute:
@@ -49,14 +62,13 @@ def choose_compute(
     int8 where the CPU has int8 dot products (or its features are unknown), else fp32. An fp32 model
     computes in fp32, dynamic int8 and MatMulNBits int8-weights graphs in int8: asking them for the
     other arithmetic is an error, not a silent fallback."""
-    if requested not in COMPUTE_CHOICES:
-        raise ValueError(f"compute must be one of {', '.join(COMPUTE_CHOICES)}, got {requested!r}")
-    if precision == "int8-weights" and weights_format == "dequantize-linear":
+    check_compute_choice(requested)
+    if precision == "int8-weights" and weights_format == DEQUANTIZE_LINEAR:
         if requested != "auto":
             return "fp32" if requested == "fp32" else "int8"
         fast_int8 = features is None or not features.isdisjoint(INT8_DOT_PRODUCT_FEATURES)
         return "int8" if fast_int8 else "fp32"
-    fixed: Compute = "fp32" if precision == "fp32" else "int8"
+    fixed = fixed_compute(precision)
     if requested not in ("auto", fixed):
         why = (
             "its int8 weights are MatMulNBits nodes, which fix int8 products (models packaged since "

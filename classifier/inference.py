@@ -20,7 +20,7 @@ from tokenizers import Tokenizer
 
 from classifier.backend import Backend, OnnxBackend
 from classifier.calibration import calibrate
-from classifier.compute import Compute, choose_compute, cpu_features
+from classifier.compute import Compute, choose_compute, cpu_features, fixed_compute
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
 from classifier.profile import ProfileRef, resolve_profile
 from classifier.render import ConversationEncoder, Window
@@ -176,8 +176,7 @@ class Classifier:
     @property
     def compute(self) -> Compute:
         """The product arithmetic of the backend (the graph's own for backends that do not say)."""
-        own: Compute = "fp32" if self.config.precision == "fp32" else "int8"
-        return getattr(self.backend, "compute", own)
+        return getattr(self.backend, "compute", fixed_compute(self.config.precision))
 
     @property
     def default_batch_size(self) -> int:

@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from classifier.backend import OnnxBackend
 from classifier.calibration import decide_array
-from classifier.compute import Compute
+from classifier.compute import DEQUANTIZE_LINEAR, Compute
 from classifier.inference import Classifier, TurnLogits
 from classifier.model_config import (
     DEFAULT_ONNX_FILE,
@@ -57,8 +57,6 @@ log = logging.getLogger(__name__)
 FP32_FILE = "model.fp32.onnx"
 WEIGHTS_NBITS_FILE = "model.int8-weights-nbits.onnx"
 WEIGHTS_INT8_FILE = "model.int8-weights.onnx"
-# How a shipped int8-weights graph stores its MatMul weights (ModelConfig.int8_weights_format).
-INT8_WEIGHTS_FORMAT = "dequantize-linear"
 FP16_WEIGHTS_FILE = "model.fp16w.onnx"
 INT8_STORAGE_FILE = "model.int8s.onnx"
 PRECISIONS = ("auto", "auto-int8", "int8", "int8-weights", "fp32")
@@ -135,7 +133,7 @@ def score_flows(
 def config_update(precision: str) -> dict[str, str]:
     """The model config fields of a graph packaged at ``precision``."""
     if precision == "int8-weights":
-        return {"precision": precision, "int8_weights_format": INT8_WEIGHTS_FORMAT}
+        return {"precision": precision, "int8_weights_format": DEQUANTIZE_LINEAR}
     return {"precision": precision}
 
 

@@ -23,11 +23,11 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from classifier.backend import OnnxBackend, onnx_session
+from classifier.compute import DEQUANTIZE_LINEAR
 from classifier.manifest import file_sha256
 from classifier.model_config import PROVENANCE_FILE, TOKENIZER_FILE, ModelConfig
 from training.export import ExportError, as_dequantize_linear
 
-REPACKED_FORMAT = "dequantize-linear"
 # Random windows the repacked graph must score exactly as the original: enough rows and lengths to
 # cross every block and kernel path, cheap enough to run on every repack.
 CHECK_WINDOWS, CHECK_SEED = 8, 0
@@ -42,8 +42,8 @@ def repack_model_folder(src: str | Path, out: str | Path) -> ModelConfig:
     config = ModelConfig.load(src)
     if config.precision != "int8-weights":
         raise ValueError(f"{src}: precision {config.precision}; only int8-weights folders can be repacked")
-    if config.int8_weights_format == REPACKED_FORMAT:
-        raise ValueError(f"{src}: already {REPACKED_FORMAT}; --compute can choose its arithmetic as it is")
+    if config.int8_weights_format == DEQUANTIZE_LINEAR:
+        raise ValueError(f"{src}: already {DEQUANTIZE_LINEAR}; --compute can choose its arithmetic as it is")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} exists and is not an empty folder: give a new one")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +54,7 @@ def repack_model_folder(src: str | Path, out: str | Path) -> ModelConfig:
         as_dequantize_linear(original, staged / config.onnx_file)
         vocab = Tokenizer.from_file(str(src / TOKENIZER_FILE)).get_vocab_size()
         check_same_int8_logits(original, staged / config.onnx_file, config.special_tokens.pad_id, vocab)
-        repacked = config.model_copy(update={"int8_weights_format": REPACKED_FORMAT})
+        repacked = config.model_copy(update={"int8_weights_format": DEQUANTIZE_LINEAR})
         repacked.save(staged)
         _record_repacking(staged / PROVENANCE_FILE, original, staged / config.onnx_file)
         if out.exists():
@@ -84,7 +84,7 @@ def _record_repacking(provenance: Path, original: Path, repacked: Path) -> None:
     data["repacked"] = {
         "by": "training.repack.repack_model_folder (training.export.as_dequantize_linear)",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "int8_weights_format": REPACKED_FORMAT,
+        "int8_weights_format": DEQUANTIZE_LINEAR,
         "from_onnx_sha256": file_sha256(original),
         "onnx_sha256": file_sha256(repacked),
     }

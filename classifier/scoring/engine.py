@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from classifier.backend import DEFAULT_BATCH_SIZE, exact_batch_size
-from classifier.compute import COMPUTE_CHOICES
+from classifier.compute import check_compute_choice
 from classifier.inference import DEFAULT_MAX_BATCH_TOKENS, Classifier, Prediction, resolve_compute
 from classifier.manifest import file_sha256
 from classifier.model_config import TOKENIZER_FILE, ModelConfig
@@ -88,8 +88,7 @@ class ScoreJob:
     compute: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.compute not in COMPUTE_CHOICES:
-            raise ValueError(f"compute must be one of {', '.join(COMPUTE_CHOICES)}, got {self.compute!r}")
+        check_compute_choice(self.compute)
         for name in ("workers", "chunk_size", "batch_size", "max_batch_tokens"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
