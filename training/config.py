@@ -22,6 +22,9 @@ from classifier.validation import validation_problems
 
 DEFAULT_CONFIG_PATH = Path("training/config.yaml")
 CONFIG_COPY_FILE = "config.yaml"
+# optim settings added after runs were shipped: at these values they change nothing and stay out of the
+# digest and the config copy, so older runs keep their digests
+_NEUTRAL: dict[str, float] = {"pair_weight": 0.0, "pair_repeat": 1.0}
 
 
 class _Strict(BaseModel):
@@ -89,6 +92,12 @@ class OptimConfig(_Strict):
         ge=0,
         description="weight of the scope-pair ranking loss (general member above business member); "
         "above 0, the two members of a pair always share a batch",
+    )
+    pair_repeat: float = Field(
+        1.0,
+        ge=1.0,
+        description="copies of each training scope pair per epoch (both members together; a fraction "
+        "repeats a seeded share of the pairs once more); more weight on the pairs without a new loss",
     )
     max_train_windows: int | None = Field(
         None, ge=1, description="cap on training windows (deterministic subsample of conversations)"
@@ -319,13 +328,15 @@ class TrainConfig(_Strict):
         return self
 
     def _dump_exclude(self) -> dict[str, Any]:
-        # Without a student the dump has no student key, without a pair loss no optim.pair_weight: the
-        # digest and config copy of a run stay what they were before these settings existed.
+        # Without a student the dump has no student key, without a pair loss or pair repeats no
+        # optim.pair_weight / pair_repeat: the digest and config copy of a run stay what they were
+        # before these settings existed.
         exclude: dict[str, Any] = {}
         if self.student is None:
             exclude["student"] = True
-        if self.optim.pair_weight == 0:
-            exclude["optim"] = {"pair_weight"}
+        unset = {name for name, neutral in _NEUTRAL.items() if getattr(self.optim, name) == neutral}
+        if unset:
+            exclude["optim"] = unset
         return exclude
 
     def digest(self) -> str:

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -107,6 +107,31 @@ def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -
         kept.append(i)
         total += n
     return [examples[i] for i in sorted(kept)]
+
+
+def with_pairs_repeated(examples: Sequence[Example], repeat: float, seed: int) -> list[Example]:
+    """``examples`` with every complete scope pair ``int(repeat)`` times, plus a seeded share
+    ``repeat - int(repeat)`` of the pairs once more (both members of a pair always together).
+
+    A copy's members get their own pair key (``<pair_id>#<k>``), so co-batching keeps each copy's two
+    members together without putting all copies of an exchange in one batch. With ``repeat`` 1 the
+    examples come back as they were, in the same order.
+    """
+    if repeat < 1:
+        raise ValueError(f"pair repeat must be at least 1, got {repeat}")
+    members: dict[str, list[Example]] = {}
+    for e in examples:
+        if e.pair:
+            members.setdefault(e.pair, []).append(e)
+    pairs = [key for key, group in members.items() if len(group) == 2]
+    whole, frac = int(repeat), repeat - int(repeat)
+    extra: list[str] = []
+    if frac > 0 and pairs:
+        k = max(1, round(frac * len(pairs)))
+        rng = np.random.default_rng(seed)
+        extra = [pairs[i] for i in sorted(rng.choice(len(pairs), size=k, replace=False).tolist())]
+    copies = [(key, c) for c in range(1, whole) for key in pairs] + [(key, whole) for key in extra]
+    return [*examples, *(replace(e, pair=f"{key}#{c}") for key, c in copies for e in members[key])]
 
 
 def batch_units(examples: Sequence[Example], *, keep_pairs: bool) -> list[list[int]]:

@@ -7,7 +7,7 @@ and zero points as blockwise ``DequantizeLinear`` (``training.export.as_dequanti
 its int8 products give the original logits bit for bit, and marks the copy
 ``int8_weights_format: dequantize-linear``, so ``--compute`` (classifier/compute.py) can pick int8 or fp32
 products. Nothing is retrained: the model id, calibration, threshold, metrics and card stay those of the
-original, and provenance.json records the repacking.
+original; provenance.json records the repacking and MODEL_CARD.md gains a section that says what changed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tokenizers import Tokenizer
 from classifier.backend import OnnxBackend, onnx_session
 from classifier.compute import DEQUANTIZE_LINEAR
 from classifier.manifest import file_sha256
-from classifier.model_config import PROVENANCE_FILE, TOKENIZER_FILE, ModelConfig
+from classifier.model_config import MODEL_CARD_FILE, PROVENANCE_FILE, TOKENIZER_FILE, ModelConfig
 from training.export import ExportError, as_dequantize_linear
 
 # Random windows the repacked graph must score exactly as the original: enough rows and lengths to
@@ -57,6 +57,7 @@ def repack_model_folder(src: str | Path, out: str | Path) -> ModelConfig:
         repacked = config.model_copy(update={"int8_weights_format": DEQUANTIZE_LINEAR})
         repacked.save(staged)
         _record_repacking(staged / PROVENANCE_FILE, original, staged / config.onnx_file)
+        _note_repacking_in_card(staged / MODEL_CARD_FILE)
         if out.exists():
             out.rmdir()
         staged.rename(out)
@@ -89,3 +90,25 @@ def _record_repacking(provenance: Path, original: Path, repacked: Path) -> None:
         "onnx_sha256": file_sha256(repacked),
     }
     provenance.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# The card was written for the MatMulNBits form ("per-row activation quantisation"): what it says about the
+# arithmetic holds only for int8 products now.
+REPACKED_CARD_SECTION = """
+## Repacked: the runtime chooses its arithmetic
+
+This folder is the model above repacked by `scopeguard repack` (training.repack), not retrained: the same
+int8 weight codes, scales and zero points are stored as blockwise `DequantizeLinear` instead of
+`MatMulNBits` (`scopeguard.json`: `int8_weights_format: dequantize-linear`). Model id, calibration,
+threshold and every number above are the original's. The precision line above describes int8 products
+(per-row activation quantisation); the runtime now picks them only where the CPU has int8 dot products
+and otherwise multiplies the dequantised weights in fp32 (`--compute`, docs/SCORING.md). In int8
+products the repacked graph gives the original's logits bit for bit (checked when it was written);
+provenance.json records both graphs' digests.
+"""
+
+
+def _note_repacking_in_card(card: Path) -> None:
+    if card.is_file():
+        text = card.read_text(encoding="utf-8").rstrip("\n")
+        card.write_text(f"{text}\n{REPACKED_CARD_SECTION}", encoding="utf-8")

@@ -59,6 +59,7 @@ from training.loop import (
     examples_from_dataset,
     fit,
     subsample,
+    with_pairs_repeated,
 )
 from training.model import CHECKPOINT_SCORER_DIR, TurnScorer
 from training.package import DecisionAgreementRule, FolderResult, write_model_folder
@@ -309,7 +310,8 @@ def prepare(config: TrainConfig) -> Prepared:
         encoded[split] = examples_from_dataset(ds)
     own_train = f"{OWN_PREFIX}train"
     train_all = [e for s in config.data.train_splits if s != own_train for e in encoded[s]]
-    train_examples = subsample(train_all, config.optim.max_train_windows, config.seed)
+    sampled = subsample(train_all, config.optim.max_train_windows, config.seed)
+    train_examples = with_pairs_repeated(sampled, config.optim.pair_repeat, config.seed)
     if own_train in encoded and config.data.own is not None:  # never subsampled away; weighted instead
         own_examples = own_weighted(encoded[own_train], config.data.own.weight, config.seed)
         train_all = [*train_all, *encoded[own_train]]

@@ -16,6 +16,7 @@ from training.config import OptimConfig
 from training.loop import (
     Example,
     batch_span_logits,
+    batch_units,
     collate,
     deterministic,
     fit,
@@ -23,6 +24,7 @@ from training.loop import (
     hard_loss,
     length_grouped_batches,
     pair_ranking_terms,
+    with_pairs_repeated,
 )
 from training.model import BOT_CHANNEL, REQUEST_CHANNEL, TurnScorer
 from training.tiny import tiny_encoder_config
@@ -90,6 +92,40 @@ def test_without_pairs_keeping_pairs_changes_no_batch():
         assert length_grouped_batches(examples, 4, 2, np.random.default_rng(5), keep_pairs=keep) == (
             length_grouped_batches(examples, 4, 2, np.random.default_rng(5))
         )
+
+
+def test_pair_repeat_one_keeps_the_examples_as_they_were():
+    examples = _paired(_examples(10, seed=2))
+    assert with_pairs_repeated(examples, 1.0, seed=0) == examples
+
+
+def test_pair_repeat_copies_whole_pairs_each_under_its_own_key():
+    examples = _paired(_examples(10, seed=2))[:9]  # p4 keeps one member: an incomplete pair
+    repeated = with_pairs_repeated(examples, 3.0, seed=0)
+    assert repeated[:9] == examples
+    copies = repeated[9:]
+    assert len(copies) == 2 * 4 * 2  # pairs p0-p3, two copies each, both members
+    assert {e.pair for e in copies} == {f"p{p}#{c}" for p in range(4) for c in (1, 2)}
+    assert all(e.pair.split("#")[0] != "p4" for e in copies)
+    by_id = {e.id: e for e in examples}
+    assert all(replace(e, pair=by_id[e.id].pair) == by_id[e.id] for e in copies)
+    units = batch_units(repeated, keep_pairs=True)
+    assert sorted(len(u) for u in units) == [1] + [2] * 12  # every copy its own two-member unit
+
+
+def test_a_fractional_pair_repeat_copies_a_seeded_share_of_the_pairs_once():
+    examples = _paired(_examples(40, seed=2))
+    repeated = with_pairs_repeated(examples, 1.5, seed=7)
+    copied = {e.pair for e in repeated[40:]}
+    assert len(repeated) == 40 + 2 * 10 and len(copied) == 10
+    assert all(key.endswith("#1") for key in copied)
+    assert with_pairs_repeated(examples, 1.5, seed=7) == repeated
+    assert {e.pair for e in with_pairs_repeated(examples, 1.5, seed=8)[40:]} != copied
+
+
+def test_a_pair_repeat_below_one_is_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        with_pairs_repeated(_paired(_examples(4, seed=2)), 0.5, seed=0)
 
 
 def test_pair_ranking_term_is_minus_log_sigmoid_of_the_members_gap():

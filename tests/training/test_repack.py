@@ -54,6 +54,17 @@ def test_a_repacked_folder_scores_as_before_in_int8_and_can_choose_fp32(folders,
     assert record["from_onnx_sha256"] != record["onnx_sha256"]
 
 
+def test_the_repacked_card_keeps_the_original_and_says_what_changed(folders, tmp_path):
+    carded = tmp_path / "carded"
+    shutil.copytree(folders[1], carded)
+    original = "# Model card\n\n- Precision shipped: **int8-weights** (per-row activation quantisation)\n"
+    (carded / "MODEL_CARD.md").write_text(original)
+    repack_model_folder(carded, tmp_path / "out")
+    card = (tmp_path / "out" / "MODEL_CARD.md").read_text()
+    assert card.startswith(original)
+    assert "## Repacked: the runtime chooses its arithmetic" in card and "not retrained" in card
+
+
 def test_folders_with_nothing_to_repack_and_occupied_targets_are_refused(folders, tmp_path):
     fp32, old = folders
     with pytest.raises(ValueError, match="precision fp32; only int8-weights folders can be repacked"):
