@@ -96,7 +96,7 @@ class GenerateConfig(BaseModel):
     family_shares: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.1, "heldout": 0.1}
     )
-    heldout_domains: tuple[str, ...] = ("cinema", "pet_shop", "driving_school")  # offer domains too
+    heldout_domains: tuple[str, ...] = ("beauty_salon", "pet_shop", "driving_school")  # offer domains too
     heldout_categories: tuple[str, ...] = ("advice_legal", "brainstorming")
     heldout_variants: tuple[str, ...] = ()
     flow_mix: dict[str, float] = Field(default_factory=dict)

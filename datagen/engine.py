@@ -299,7 +299,8 @@ def compose_pair(pool: LanguageFragments, rng: random.Random, scope: ScopeConfig
     lone = rng.random() < scope.lone_pair_rate
     if lone:
         b.use_family(family.uid)
-        b.user(rng.choice(family.user), general=True, request=True)
+        # like every request: a variant the customer of both businesses would write (region, currency)
+        b.user(b.request_of(family, general=True), general=True, request=True)
     else:
         b.offer_exchange(family, rng.choices((1, 2, 3), weights=(6, 3, 1))[0], general=True)
     records = []

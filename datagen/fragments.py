@@ -99,6 +99,13 @@ OFFER_DOMAINS: tuple[str, ...] = (
     "pet_shop",
     "garden_centre",
     "bike_shop",
+    # service businesses whose own know-how (baggage rules, what a policy covers, a rental's excess,
+    # sending a parcel abroad) is support under their profile and a how-to about another company's
+    # service under any other (session 10: data/scope's weakest pairs)
+    "airline",
+    "insurance",
+    "car_rental",
+    "parcel_delivery",
 )
 OFFER_CATEGORY = "other_offer"  # the category of an offer exchange performed for another kind of business
 PROFILE_SLOTS: frozenset[str] = frozenset({"business", "city"})
