@@ -109,9 +109,24 @@ def subsample(examples: Sequence[Example], max_windows: int | None, seed: int) -
     return [examples[i] for i in sorted(kept)]
 
 
+def sample_indices(n: int, k: int, seed: int) -> list[int]:
+    """``k`` of ``range(n)`` drawn without replacement (seeded), in increasing order."""
+    return sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
+
+
+def weighted_copies(n: int, weight: float, seed: int) -> tuple[int, list[int]]:
+    """How ``n`` items are used at ``weight``: each ``int(weight)`` times, plus once more the items at
+    the returned indices, a seeded share ``weight - int(weight)`` of them (at least one when there is a
+    fraction and any item)."""
+    whole, frac = int(weight), weight - int(weight)
+    if frac <= 0 or n == 0:
+        return whole, []
+    return whole, sample_indices(n, max(1, round(frac * n)), seed)
+
+
 def with_pairs_repeated(examples: Sequence[Example], repeat: float, seed: int) -> list[Example]:
-    """``examples`` with every complete scope pair ``int(repeat)`` times, plus a seeded share
-    ``repeat - int(repeat)`` of the pairs once more (both members of a pair always together).
+    """``examples`` with every complete scope pair used ``repeat`` times (``weighted_copies``; both
+    members of a pair always together).
 
     A copy's members get their own pair key (``<pair_id>#<k>``), so co-batching keeps each copy's two
     members together without putting all copies of an exchange in one batch. With ``repeat`` 1 the
@@ -124,13 +139,8 @@ def with_pairs_repeated(examples: Sequence[Example], repeat: float, seed: int) -
         if e.pair:
             members.setdefault(e.pair, []).append(e)
     pairs = [key for key, group in members.items() if len(group) == 2]
-    whole, frac = int(repeat), repeat - int(repeat)
-    extra: list[str] = []
-    if frac > 0 and pairs:
-        k = max(1, round(frac * len(pairs)))
-        rng = np.random.default_rng(seed)
-        extra = [pairs[i] for i in sorted(rng.choice(len(pairs), size=k, replace=False).tolist())]
-    copies = [(key, c) for c in range(1, whole) for key in pairs] + [(key, whole) for key in extra]
+    whole, extra = weighted_copies(len(pairs), repeat, seed)
+    copies = [(key, c) for c in range(1, whole) for key in pairs] + [(pairs[i], whole) for i in extra]
     return [*examples, *(replace(e, pair=f"{key}#{c}") for key, c in copies for e in members[key])]
 
 

@@ -58,7 +58,9 @@ from training.loop import (
     deterministic,
     examples_from_dataset,
     fit,
+    sample_indices,
     subsample,
+    weighted_copies,
     with_pairs_repeated,
 )
 from training.model import CHECKPOINT_SCORER_DIR, TurnScorer
@@ -167,12 +169,8 @@ def with_own_data(config: TrainConfig) -> TrainConfig:
 
 def own_weighted(examples: list[Example], weight: float, seed: int) -> list[Example]:
     """Each example ``int(weight)`` times, plus a seeded share ``weight - int(weight)`` once more."""
-    whole, frac = int(weight), weight - int(weight)
-    extra: list[Example] = []
-    if frac > 0 and examples:
-        k = max(1, round(frac * len(examples)))
-        extra = [examples[i] for i in _sample_indices(len(examples), k, seed)]
-    return [e for e in examples for _ in range(whole)] + extra
+    whole, extra = weighted_copies(len(examples), weight, seed)
+    return [e for e in examples for _ in range(whole)] + [examples[i] for i in extra]
 
 
 def load_realdev(
@@ -194,7 +192,7 @@ def load_realdev(
     for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.jsonl.gz")]):
         convs = load_conversations([path])
         if max_flows is not None and len(convs) > max_flows:
-            convs = [convs[i] for i in _sample_indices(len(convs), max_flows, seed)]
+            convs = [convs[i] for i in sample_indices(len(convs), max_flows, seed)]
         name = path.name.removesuffix(".gz").removesuffix(".jsonl")
         sets[f"{REALDEV_SPLIT_PREFIX}{name}"] = convs
         if profiles is not None:
@@ -464,7 +462,7 @@ def evaluate_splits(
     for split in config.data.train_splits:
         if cap is not None and len(eval_sets[split]) > cap:
             eval_sets[split] = [
-                eval_sets[split][i] for i in _sample_indices(len(eval_sets[split]), cap, config.seed)
+                eval_sets[split][i] for i in sample_indices(len(eval_sets[split]), cap, config.seed)
             ]
     for split, split_convs in eval_sets.items():
         if split in val_split and len(val_split) == 1:
@@ -599,15 +597,11 @@ def run_baselines(
             sample = (
                 cs
                 if cap is None or len(cs) <= cap
-                else [cs[i] for i in _sample_indices(len(cs), cap, config.seed)]
+                else [cs[i] for i in sample_indices(len(cs), cap, config.seed)]
             )
             result[split] = binary_metrics(_labels(sample), zero_shot.scores(sample), 0.5)
         out["zero_shot"] = result
     return out
-
-
-def _sample_indices(n: int, k: int, seed: int) -> list[int]:
-    return sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
 
 
 def write_plots(
